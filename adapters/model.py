@@ -1,0 +1,167 @@
+"""`Model`: one opened checkpoint seen through its family's table, in the common schema."""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import schema
+from .checkpoint import DTYPES
+from .errors import LoadError
+from .family import Family
+from .sources import Located
+
+_CACHE_BYTES = 256 * 1024 * 1024  # recently read raw tensors kept (fused qkv is read once for Q, K, V)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One checkpoint tensor as the architecture overview lists it."""
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    params: int
+    nbytes: int
+    category: str  # a key of schema.CATEGORIES
+    layer: int | None
+    tied_to: str | None = None  # for a tied alias: the stored tensor it shares
+    slots: tuple[str, ...] = ()  # the schema names built from it
+
+
+class Model:
+    """A lazily read checkpoint: `.weight(schema_name)`, `.raw(raw_name)`, `.cfg`, `.arch`."""
+
+    def __init__(self, located: Located, checkpoint, family: Family, hf_config: dict | None,
+                 n_heads: int | None = None):
+        self.located = located
+        self.source = located.display
+        self.identity = located.identity
+        self.checkpoint = checkpoint
+        self.family = family
+        self.arch = family.arch
+        self.hf_config = hf_config
+        self.cfg = family.config(hf_config)
+        if n_heads is not None:
+            self._set_heads(n_heads)
+        if self.cfg.n_layers is None:
+            self.cfg.n_layers = family.count_layers()
+        self.tied: list[tuple[str, str]] = []  # (alias, stored tensor)
+        alias = family.tied_alias(self.cfg, hf_config)
+        if alias:
+            self.tied.append(alias)
+        self._virtual = dict(self.tied)  # alias raw name -> stored raw name it reads
+        self._slots: dict[str, tuple[str, object]] = {}  # schema name -> (raw name, transform)
+        self._build()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _set_heads(self, n_heads: int) -> None:
+        cfg = self.cfg
+        if not cfg.d_model or cfg.d_model % n_heads:
+            raise LoadError(f"n_heads={n_heads} does not divide d_model={cfg.d_model}.")
+        cfg.n_heads, cfg.d_head = n_heads, cfg.d_model // n_heads
+        cfg.n_kv_heads = cfg.n_kv_heads or n_heads
+        cfg.notes = [n for n in cfg.notes if "attention heads" not in n]
+
+    # ---- mapping -------------------------------------------------------------------------
+    def _build(self) -> None:
+        fam, cfg = self.family, self.cfg
+        self.raw_slots: dict[str, list[str]] = {}  # raw name -> schema names built from it
+        for template, (source, transform) in fam.rules.items():
+            layers = range(cfg.n_layers or 0) if "{l}" in template else [None]
+            for layer in layers:
+                raw = fam.resolve(source, layer)
+                if raw is None and source in self._virtual:
+                    raw = source
+                if raw is None:
+                    continue
+                name = template.format(l=layer) if layer is not None else template
+                self.raw_slots.setdefault(raw, []).append(name)
+                if cfg.n_heads is None and schema.split_layer(name)[1] in schema.HEAD_SLOTS:
+                    continue  # kept in raw_slots for its category; no per-head view without n_heads
+                self._slots[name] = (raw, transform)
+        left = [n for n in self.checkpoint.names() if n not in self.raw_slots]
+        self.ignored = {n: verdict for n in left if (verdict := fam.is_ignored(n))}  # name -> (category, why)
+        self.unmapped = [n for n in left if n not in self.ignored]
+
+    # ---- the schema ----------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Schema names this model has, in checkpoint order of layers."""
+        return list(self._slots)
+
+    def has(self, name: str) -> bool:
+        return name in self._slots
+
+    def sources(self, name: str) -> tuple[str, ...]:
+        raw = self._slots[name][0]
+        return (raw, self._virtual[raw]) if raw in self._virtual else (raw,)
+
+    def weight(self, name: str) -> np.ndarray:
+        """A schema slot as float32, e.g. weight('blocks.0.attn.W_Q') -> (n_heads, d_model, d_head)."""
+        if name not in self._slots:
+            raise KeyError(f"{self.arch} model has no {name!r}" + (f" ({self.cfg.notes[0]})" if self.cfg.notes else ""))
+        raw, transform = self._slots[name]
+        return transform(self.cfg, self.raw(raw))
+
+    def layer_names(self, slot: str) -> list[str]:
+        """'attn.W_Q' -> ['blocks.0.attn.W_Q', ...] for the layers that have it."""
+        return [n for n in self._slots if schema.split_layer(n)[1] == slot]
+
+    def slots(self) -> list[str]:
+        """Distinct per-layer slot names ('attn.W_Q', 'mlp.W_in', ...), in schema order."""
+        seen = {schema.split_layer(n)[1] for n in self._slots if schema.split_layer(n)[0] is not None}
+        return [s for s in (schema.split_layer(t)[1] for t in schema.SLOTS) if s in seen]
+
+    # ---- raw tensors ---------------------------------------------------------------------
+    def raw_names(self) -> list[str]:
+        return self.checkpoint.names()
+
+    def raw(self, name: str) -> np.ndarray:
+        """A checkpoint tensor as float32 (read-only; a tied alias reads the tensor it shares)."""
+        name = self._virtual.get(name, name)
+        if name in self._recent:
+            self._recent.move_to_end(name)
+            return self._recent[name]
+        if name not in self.checkpoint.entries:
+            raise KeyError(f"No tensor {name!r} in {self.source}")
+        arr = self.checkpoint.read(name)
+        arr.flags.writeable = False  # shared with the cache: nobody may edit it in place
+        if arr.nbytes <= _CACHE_BYTES // 4:
+            self._recent[name] = arr
+            while sum(a.nbytes for a in self._recent.values()) > _CACHE_BYTES:
+                self._recent.popitem(last=False)
+        return arr
+
+    def tensors(self) -> list[TensorInfo]:
+        """Every stored tensor with its category and layer; tied aliases listed with `tied_to`."""
+        out = []
+        for name, e in self.checkpoint.entries.items():
+            out.append(self._info(name, e.shape, e.dtype))
+        for alias, target in self.tied:
+            e = self.checkpoint.entries[target]
+            out.append(self._info(alias, e.shape, e.dtype, tied_to=target))
+        return out
+
+    def _info(self, name, shape, dtype, tied_to=None) -> TensorInfo:
+        slots = tuple(self.raw_slots.get(name, ()))
+        if name in self.ignored:
+            cat, layer = self.ignored[name][0], schema.guess_layer(name)
+        elif slots:
+            cat, layer = schema.category(slots[0]), schema.split_layer(slots[0])[0]
+        else:
+            cat, layer = schema.guess_category(name), schema.guess_layer(name)
+        numel = math.prod(shape)
+        return TensorInfo(name, tuple(shape), dtype, numel, numel * DTYPES.get(dtype, (4,))[0], cat, layer,
+                          tied_to, slots)
+
+    def param_counts(self) -> tuple[int, int]:
+        """(as stored in the state dict, unique): tied aliases count once in 'unique'; buffers never."""
+        infos = [t for t in self.tensors() if t.category != "buffer"]
+        stored = sum(t.params for t in infos)
+        return stored, stored - sum(t.params for t in infos if t.tied_to)
+
+    def __repr__(self) -> str:
+        c = self.cfg
+        return (f"Model({self.source!r}, arch={self.arch}, layers={c.n_layers}, d_model={c.d_model}, "
+                f"heads={c.n_heads})")

@@ -1,0 +1,95 @@
+"""Named transforms from a checkpoint tensor to a schema slot, shared by all adapters.
+
+Every transform takes (cfg, w) and returns the slot's array. Weights are first brought to
+torch's Linear layout `[out, in]` (Conv1D checkpoints are transposed by `conv1d`), so each
+head rearrangement is written once.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+Transform = Callable[..., np.ndarray]
+
+
+def same(cfg, w: np.ndarray) -> np.ndarray:
+    return w
+
+
+def transpose(cfg, w: np.ndarray) -> np.ndarray:
+    """Linear [out, in] -> schema [in, out] (W_in, W_out, W_U)."""
+    return np.ascontiguousarray(w.T)
+
+
+def plus_one(cfg, w: np.ndarray) -> np.ndarray:
+    """Gemma-style RMSNorm stores w and scales by (1 + w); the schema holds the real scale."""
+    return w + 1.0
+
+
+def chain(*steps: Transform) -> Transform:
+    def run(cfg, w):
+        for step in steps:
+            w = step(cfg, w)
+        return w
+    run.__name__ = " -> ".join(s.__name__ for s in steps)
+    return run
+
+
+def conv1d(cfg, w: np.ndarray) -> np.ndarray:
+    """GPT-2's Conv1D stores [in, out]; bring it to Linear's [out, in]."""
+    return w.T
+
+
+def heads_in(count: str = "n_heads") -> Transform:
+    """Linear [heads*d_head, d_model] -> [heads, d_model, d_head]; biases [heads*d_head] -> [heads, d_head]."""
+    def run(cfg, w):
+        n = getattr(cfg, count)
+        if w.ndim == 1:
+            return w.reshape(n, cfg.d_head)
+        return np.ascontiguousarray(w.reshape(n, cfg.d_head, w.shape[1]).transpose(0, 2, 1))  # (n, d_model, d_head)
+    run.__name__ = f"heads_in({count})"
+    return run
+
+
+def heads_out(cfg, w: np.ndarray) -> np.ndarray:
+    """Linear [d_model, n_heads*d_head] -> W_O [n_heads, d_head, d_model]."""
+    return np.ascontiguousarray(w.T.reshape(cfg.n_heads, cfg.d_head, w.shape[0]))
+
+
+def rows(part: int, sizes: Callable) -> Transform:
+    """Block `part` of a fused Linear weight (or bias) cut along the output axis into `sizes(cfg)`."""
+    def run(cfg, w):
+        bounds = np.cumsum([0, *sizes(cfg)])
+        return w[bounds[part]:bounds[part + 1]]
+    run.__name__ = f"rows({part})"
+    return run
+
+
+def qkv_sizes(cfg) -> list[int]:
+    """Q, K, V blocks of a fused [q; k; v] projection, grouped-query aware."""
+    return [cfg.n_heads * cfg.d_head, cfg.n_kv_heads * cfg.d_head, cfg.n_kv_heads * cfg.d_head]
+
+
+def halves(cfg) -> list[int]:
+    return [cfg.d_mlp, cfg.d_mlp]
+
+
+def interleaved(part: int, parts: int = 3) -> Transform:
+    """Fused qkv laid out per head as (head, qkv, d_head) on the output axis (NeoX, Bloom)."""
+    def run(cfg, w):
+        n = cfg.n_heads
+        if w.ndim == 1:
+            return w.reshape(n, parts, cfg.d_head)[:, part]  # (n, d_head)
+        return np.ascontiguousarray(
+            w.reshape(n, parts, cfg.d_head, w.shape[1])[:, part].transpose(0, 2, 1))  # (n, d_model, d_head)
+    run.__name__ = f"interleaved({part})"
+    return run
+
+
+def drop_rows(k: int) -> Transform:
+    """Skip the first k rows (OPT's learned positions start at index 2)."""
+    def run(cfg, w):
+        return w[k:]
+    run.__name__ = f"drop_rows({k})"
+    return run

@@ -1,0 +1,141 @@
+"""Check an adapter against the architecture's own forward pass (transformers, eager attention).
+
+Build a tiny random model, perturb every parameter (so a dropped bias or a default norm
+would show), save it, open it with `open_model`, then compare, for every layer:
+- the attention pattern computed from W_Q, b_Q, W_K, b_K with the model's own probabilities;
+- the attention output from W_V, b_V, W_O, b_O with the attention module's output;
+- the MLP output from W_in, b_in, (W_gate), W_out, b_out with the MLP module's output.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+from transformers.activations import ACT2FN
+
+from adapters import open_model
+
+
+@dataclass
+class Spec:
+    """Where to hook one layer's modules, as dotted paths with {l} for the layer index."""
+    attn: str  # its input is x for attention; its output[0] is the attention output unless attn_out is set
+    mlp: str  # its input is x for the MLP; its output is the MLP output unless mlp_out is set
+    attn_out: str | None = None
+    mlp_out: str | None = None
+    causal: bool = True
+    zero_positions: bool = False  # rotary models: position_ids of zeros make rotary the identity
+    alibi: bool = False
+    extra_inputs: dict = field(default_factory=dict)
+
+
+def build(model_type: str, tmp_path, causal_lm: bool = True, seed: int = 0, **config):
+    """A tiny random transformers model with perturbed parameters, saved as safetensors."""
+    torch.manual_seed(seed)
+    cfg = AutoConfig.for_model(model_type, **config)
+    cls = AutoModelForCausalLM if causal_lm else AutoModel
+    hf = cls.from_config(cfg, attn_implementation="eager").eval()
+    with torch.no_grad():
+        for p in hf.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    hf.save_pretrained(tmp_path)
+    return hf, open_model(str(tmp_path))
+
+
+def _module(root, path: str):
+    for part in path.split("."):
+        root = getattr(root, part) if not part.isdigit() else root[int(part)]
+    return root
+
+
+def _rms(x, w, eps=1e-6):
+    return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
+
+
+def _alibi(n_heads: int, seq: int) -> np.ndarray:
+    """Bloom's bias: slope_h * key position (a per-row constant shift would not change softmax)."""
+    import math
+    closest = 2 ** math.floor(math.log2(n_heads))
+    base = 2 ** (-(2 ** -(math.log2(closest) - 3)))
+    slopes = [base ** (i + 1) for i in range(closest)]
+    if closest != n_heads:
+        extra = 2 ** (-(2 ** -(math.log2(2 * closest) - 3)))
+        slopes += [extra ** (2 * i + 1) for i in range(n_heads - closest)]
+    return np.array(slopes)[:, None, None] * np.arange(seq)[None, None, :]
+
+
+def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> None:
+    cfg = model.cfg
+    captured: dict[str, torch.Tensor] = {}
+    hooks = []
+
+    def grab_in(key):
+        def hook(mod, args, kwargs):
+            captured[key] = (args[0] if args else kwargs["hidden_states"]).detach()
+        return hook
+
+    def grab_out(key):
+        def hook(mod, args, out):
+            captured[key] = (out[0] if isinstance(out, tuple) else out).detach()
+        return hook
+
+    for l in range(cfg.n_layers):
+        hooks.append(_module(hf, spec.attn.format(l=l)).register_forward_pre_hook(grab_in(f"a_in{l}"), with_kwargs=True))
+        hooks.append(_module(hf, (spec.attn_out or spec.attn).format(l=l)).register_forward_hook(grab_out(f"a_out{l}")))
+        hooks.append(_module(hf, spec.mlp.format(l=l)).register_forward_pre_hook(grab_in(f"m_in{l}"), with_kwargs=True))
+        hooks.append(_module(hf, (spec.mlp_out or spec.mlp).format(l=l)).register_forward_hook(grab_out(f"m_out{l}")))
+    ids = torch.randint(3, cfg.d_vocab, (1, seq))
+    kwargs = dict(spec.extra_inputs)
+    if spec.zero_positions:
+        kwargs["position_ids"] = torch.zeros(1, seq, dtype=torch.long)
+    with torch.no_grad():
+        out = hf(input_ids=ids, output_attentions=True, **kwargs)
+    for h in hooks:
+        h.remove()
+
+    for l in range(cfg.n_layers):
+        w = lambda s: model.weight(f"blocks.{l}.{s}") if model.has(f"blocks.{l}.{s}") else None
+        x = captured[f"a_in{l}"][0].double().numpy()  # (seq, d_model)
+        q = np.einsum("sd,hde->hse", x, w("attn.W_Q"))
+        k = np.einsum("sd,hde->hse", x, w("attn.W_K"))
+        v = np.einsum("sd,hde->hse", x, w("attn.W_V"))
+        for arr, b in ((q, w("attn.b_Q")), (k, w("attn.b_K")), (v, w("attn.b_V"))):
+            if b is not None:
+                arr += b[:, None, :]
+        if w("attn.q_norm.w") is not None:
+            q, k = _rms(q, w("attn.q_norm.w")), _rms(k, w("attn.k_norm.w"))
+        group = cfg.n_heads // cfg.n_kv_heads
+        k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
+        scores = q @ k.transpose(0, 2, 1) / np.sqrt(cfg.d_head)  # (n_heads, seq, seq)
+        if spec.alibi:
+            scores = scores + _alibi(cfg.n_heads, seq)
+        if spec.causal:
+            scores = np.where(np.tril(np.ones((seq, seq), bool)), scores, -np.inf)
+        pattern = np.exp(scores - scores.max(-1, keepdims=True))
+        pattern /= pattern.sum(-1, keepdims=True)
+        np.testing.assert_allclose(pattern, out.attentions[l][0].double().numpy(), atol=atol,
+                                   err_msg=f"layer {l}: attention pattern")
+        z = pattern @ v  # (n_heads, seq, d_head)
+        attn_out = np.einsum("hse,hed->sd", z, w("attn.W_O"))
+        if w("attn.b_O") is not None:
+            attn_out += w("attn.b_O")
+        np.testing.assert_allclose(attn_out, captured[f"a_out{l}"][0].double().numpy(), atol=atol,
+                                   err_msg=f"layer {l}: attention output")
+
+        xm = captured[f"m_in{l}"][0].double()
+        act = ACT2FN[cfg.act]
+        pre = xm.numpy() @ w("mlp.W_in") + (w("mlp.b_in") if w("mlp.b_in") is not None else 0)
+        if cfg.gated_mlp:
+            hidden = act(torch.from_numpy(xm.numpy() @ w("mlp.W_gate"))).numpy() * pre
+        else:
+            hidden = act(torch.from_numpy(pre)).numpy()
+        mlp_out = hidden @ w("mlp.W_out") + (w("mlp.b_out") if w("mlp.b_out") is not None else 0)
+        np.testing.assert_allclose(mlp_out, captured[f"m_out{l}"][0].double().numpy(), atol=atol,
+                                   err_msg=f"layer {l}: MLP output")
+
+
+def assert_all_accounted(model) -> None:
+    """Every checkpoint tensor is mapped to the schema or deliberately left out with a reason."""
+    assert model.unmapped == [], f"{model.arch} leaves tensors unmapped: {model.unmapped}"

@@ -1,0 +1,1 @@
+"""Streamlit glue shared by the pages: the chosen model, cached opening, cached analyses."""
