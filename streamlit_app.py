@@ -11,6 +11,18 @@ st.set_page_config(page_title="Transformer weight explorer", page_icon="🔬", l
 SECTIONS = {
     "Model": [
         st.Page("pages/overview.py", title="Architecture", icon="🏗️", default=True),
+        st.Page("pages/positional.py", title="Positional embeddings", icon="📍"),
+    ],
+    "Weights": [
+        st.Page("pages/distributions.py", title="Distributions", icon="📊"),
+        st.Page("pages/matrices.py", title="Matrix heatmaps", icon="🟥"),
+        st.Page("pages/pca.py", title="PCA", icon="🧭"),
+        st.Page("pages/layers.py", title="Across layers", icon="📈"),
+        st.Page("pages/heads.py", title="Attention heads", icon="🎯"),
+    ],
+    "Diagnostics": [
+        st.Page("pages/spectral.py", title="Training quality (spectra)", icon="🩺"),
+        st.Page("pages/compare.py", title="Compare checkpoints", icon="⚖️"),
     ],
 }
 

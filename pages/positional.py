@@ -1,0 +1,5 @@
+"""Placeholder until the positional page lands."""
+import streamlit as st
+
+st.title("positional")
+st.info("This page is being built.")
