@@ -24,6 +24,7 @@ class Family:
     defaults: ClassVar[dict] = {}  # ModelConfig values this family always has unless config.json says otherwise
     encoder: ClassVar[bool] = False  # encoders have an LM head only when config.json names one
     layer_anchor: ClassVar[str | None] = None  # a per-layer source template, to count layers without config
+    stores_in_out: ClassVar[bool] = False  # GPT-2's Conv1D stores [in, out]; torch Linear stores [out, in]
 
     def __init__(self, names: list[str], shapes: dict[str, tuple[int, ...]]):
         self.shapes = shapes
@@ -87,6 +88,12 @@ class Family:
         if target_name is None or self.resolve(alias) is not None:
             return None
         return alias, target_name  # LM heads sit outside the body's prefix ('lm_head.weight')
+
+    def raw_axes(self, raw_name: str, shape: tuple[int, ...]) -> tuple[str, str]:
+        """What the rows and columns of a stored 2-D tensor are, for labelling heatmaps."""
+        if "embed" in raw_name or "wte" in raw_name or "wpe" in raw_name or len(shape) != 2:
+            return "dim 0", "dim 1"
+        return ("input", "output") if self.stores_in_out else ("output", "input")
 
     def is_ignored(self, raw_name: str) -> tuple[str, str] | None:
         """(category, why) if this raw tensor is deliberately left out of the schema."""

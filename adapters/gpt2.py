@@ -19,6 +19,7 @@ class GPT2(Family):
     arch = "gpt2"
     model_types = ("gpt2",)
     anchor = "wte.weight"
+    stores_in_out = True
     tie = ("lm_head.weight", "wte.weight")
     defaults = {"positional": "learned", "act": "gelu_new", "tied_embeddings": True, "n_ctx": 1024}
     rules = {
