@@ -14,3 +14,10 @@ def minilm_path() -> str | None:
         return None
     folder = os.path.join(os.path.dirname(spec.origin), "model")
     return folder if os.path.isfile(os.path.join(folder, "model.safetensors")) else None
+
+
+def source_label(source) -> str:
+    """How a source is named to users: the bundled model by name, uploads by file name."""
+    if source is not None and source == minilm_path():
+        return BUNDLED_NAME
+    return getattr(source, "name", None) or str(source)

@@ -86,3 +86,23 @@ def matrix(model, name: str) -> Matrix:
     values = qkv(model, layer) if slot == QKV else to_2d(slot, model.weight(name))
     rows, cols = _axes(slot)
     return Matrix(values, rows, cols, name)
+
+
+def shared_names(a, b) -> list[str]:
+    """Names both models have with equal shapes: schema names when both are read through the same
+    family (so a sharded fine-tune and its base line up), raw tensor names otherwise."""
+    if a.arch == b.arch and a.arch != "generic":
+        names = [n for n in a.names() if b.has(n)]
+        return [n for n in names if _shape(a, n) == _shape(b, n)]
+    ea, eb = a.checkpoint.entries, b.checkpoint.entries
+    return [RAW + n for n in ea if n in eb and ea[n].shape == eb[n].shape]
+
+
+def _shape(model, name: str) -> tuple[int, ...]:
+    raw = model.sources(name)[-1]
+    return tuple(model.checkpoint.entries[raw].shape)
+
+
+def tensor(model, name: str) -> np.ndarray:
+    """A schema name or a 'raw:' name as an array."""
+    return model.raw(name[len(RAW):]) if name.startswith(RAW) else model.weight(name)

@@ -33,20 +33,20 @@ if summary.buffers:
 st.markdown(reading)
 
 left, right = st.columns(2)
-left.altair_chart(charts.by_category(summary.by_category), use_container_width=True)
+left.altair_chart(charts.by_category(summary.by_category), width="stretch")
 if summary.by_layer:
-    right.altair_chart(charts.by_layer(summary.by_layer), use_container_width=True)
+    right.altair_chart(charts.by_layer(summary.by_layer), width="stretch")
 
 st.subheader("Configuration")
 st.dataframe(pd.DataFrame([(k, str(v)) for k, v in c.to_dict().items() if k != "notes"],
-                          columns=["fact", "value"]), hide_index=True, use_container_width=True)
+                          columns=["fact", "value"]), hide_index=True, width="stretch")
 
 st.subheader("Every tensor")
 df = pd.DataFrame([{"name": t.name, "shape": " x ".join(map(str, t.shape)), "dtype": t.dtype,
                     "params": t.params, "category": CATEGORIES.get(t.category, t.category),
                     "layer": t.layer, "tied to": t.tied_to or "",
                     "schema": ", ".join(t.slots)} for t in tensors if not t.tied_to])
-st.dataframe(df, hide_index=True, use_container_width=True, key="overview_tensors")
+st.dataframe(df, hide_index=True, width="stretch", key="overview_tensors")
 if model.unmapped:
     st.warning(f"{len(model.unmapped)} tensors are outside the schema and were sorted by name: "
                + ", ".join(f"`{n}`" for n in model.unmapped[:10]) + ("…" if len(model.unmapped) > 10 else ""))

@@ -22,3 +22,8 @@ def test_bad_path_is_a_message_not_a_traceback(tmp_path):
     at = run_page("pages/overview.py", source=str(tmp_path / "missing"))
     assert not at.exception
     assert "does not exist" in at.error[0].value
+
+
+def test_overview_draws_both_charts():
+    at = run_page("pages/overview.py")
+    assert len(at.get("vega_lite_chart")) == 2

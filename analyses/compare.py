@@ -1,0 +1,72 @@
+"""How two checkpoints differ, tensor by tensor: size of the change, direction, and its rank.
+
+A fine-tune that changed a matrix by a low-rank update (LoRA merged in, or a few directions
+learned) shows a delta whose energy sits in a handful of singular values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class TensorDiff:
+    name: str
+    shape: tuple[int, ...]
+    rel_change: float  # ||B - A||_F / ||A||_F
+    cosine: float  # cosine similarity of the flattened tensors
+    max_abs: float  # largest absolute element-wise change
+    delta_effective_rank: float | None  # entropy effective rank of B - A (2-D only)
+    delta_top1_energy: float | None  # share of ||B - A||_F^2 in its largest singular value (2-D only)
+
+
+def tensor_diff(name: str, a: np.ndarray, b: np.ndarray) -> TensorDiff:
+    """Compare two same-shaped tensors (float64 accumulation for the norms)."""
+    if a.shape != b.shape:
+        raise ValueError(f"{name}: shapes differ {a.shape} vs {b.shape}")
+    a64, b64 = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
+    delta = b64 - a64
+    norm_a, norm_b, norm_d = np.linalg.norm(a64), np.linalg.norm(b64), np.linalg.norm(delta)
+    rel = float(norm_d / norm_a) if norm_a > 0 else (0.0 if norm_d == 0 else float("inf"))
+    cos = float(a64 @ b64 / (norm_a * norm_b)) if norm_a > 0 and norm_b > 0 else float("nan")
+    eff = top1 = None
+    if a.ndim >= 2 and norm_d > 0:
+        s = singular_values(delta.reshape(a.shape[0], -1))
+        eff, top1 = effective_rank(s), float(s[0] ** 2 / np.sum(s ** 2))
+    return TensorDiff(name, tuple(a.shape), rel, cos, float(np.max(np.abs(delta), initial=0.0)), eff, top1)
+
+
+def singular_values(m: np.ndarray) -> np.ndarray:
+    """Singular values, descending, from the smaller Gram matrix (cheap for tall or wide matrices)."""
+    gram = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
+    s = np.sqrt(np.clip(np.linalg.eigvalsh(gram)[::-1], 0, None))
+    # Eigenvalues of the Gram matrix carry an absolute error near eps * s_max^2, so singular
+    # values below s_max * sqrt(n * eps) are rounding noise, not directions of the change.
+    s[s < s[0] * np.sqrt(len(gram) * np.finfo(np.float64).eps)] = 0.0
+    return s
+
+
+def effective_rank(s: np.ndarray) -> float:
+    """exp(entropy) of the normalised singular values (Roy & Vetterli, 2007)."""
+    p = s[s > 0] / np.sum(s)
+    return float(np.exp(-np.sum(p * np.log(p))))
+
+
+def reading(diffs: list[TensorDiff], label_a: str, label_b: str) -> str:
+    """A computed summary of where the two checkpoints differ."""
+    if not diffs:
+        return "The two checkpoints share no tensor of the same name and shape, so there is nothing to compare."
+    changed = [d for d in diffs if d.rel_change > 0]
+    if not changed:
+        return f"**{label_a}** and **{label_b}** are identical in all {len(diffs)} shared tensors."
+    top = max(changed, key=lambda d: d.rel_change)
+    median = float(np.median([d.rel_change for d in diffs]))
+    text = (f"{len(changed)} of {len(diffs)} shared tensors differ. The median relative change is "
+            f"**{median:.2%}**; the largest is `{top.name}` at **{top.rel_change:.2%}** "
+            f"(cosine {top.cosine:.3f}).")
+    low_rank = [d for d in changed if d.delta_top1_energy is not None and d.delta_top1_energy > 0.5]
+    if low_rank:
+        text += (f" In {len(low_rank)} matrices more than half of the change lies in a single direction "
+                 "(a low-rank update).")
+    return text

@@ -1,0 +1,53 @@
+"""A self-contained HTML page: the Vega bundle inlined, each chart embedded as its spec."""
+from __future__ import annotations
+
+import html
+import json
+import re
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }}
+.reading {{ background: #f4f7fb; border-left: 4px solid #4c78a8; padding: .6em 1em; }}
+.chart {{ margin: 1em 0; }} code {{ background: #eee; padding: 0 .2em; }} .muted {{ color: #777; }}
+</style>
+<script>{bundle}</script></head>
+<body><h1>{title}</h1><p class="muted">{subtitle}</p>
+{body}
+</body></html>
+"""
+
+
+def _json_in_script(value) -> str:
+    """JSON placed inside <script>: '<\\/' is the same JSON string and cannot close the tag early."""
+    return json.dumps(value, default=str).replace("</", "<\\/")
+
+
+def markdown_inline(text: str) -> str:
+    """The little markdown readings use: **bold**, `code`, and paragraphs."""
+    out = html.escape(text)
+    out = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", out)
+    out = re.sub(r"`(.+?)`", r"<code>\1</code>", out)
+    return "".join(f"<p>{p}</p>" for p in out.split("\n\n"))
+
+
+def render(title: str, subtitle: str, sections) -> str:
+    import vl_convert
+
+    parts, n = [], 0
+    for s in sections:
+        parts.append(f'<h2 id="{s.key}">{html.escape(s.title)}</h2>')
+        if s.reading:
+            parts.append(f'<div class="reading">{markdown_inline(s.reading)}</div>')
+        for chart in s.charts:
+            n += 1
+            spec = _json_in_script(chart.to_dict())
+            parts.append(f'<div class="chart" id="chart{n}"></div>'
+                         f'<script>vegaEmbed("#chart{n}", {spec}, {{"actions": false}});</script>')
+    bundle = vl_convert.javascript_bundle()
+    if "</script" in bundle.lower():
+        raise RuntimeError("the Vega bundle contains '</script'; it cannot be inlined as is")
+    return PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle), bundle=bundle,
+                       body="\n".join(parts))
