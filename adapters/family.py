@@ -63,6 +63,13 @@ class Family:
         """ModelConfig facts read off tensor shapes, for checkpoints without config.json."""
         return {"n_layers": self.count_layers()}
 
+    def head_dims(self, n_heads: int, cfg: ModelConfig) -> tuple[int, int]:
+        """(d_head, n_kv_heads) once the caller supplies n_heads; families with separate or
+        grouped q/k projections read them off those shapes instead."""
+        if not cfg.d_model or cfg.d_model % n_heads:
+            raise ValueError(f"n_heads={n_heads} does not divide d_model={cfg.d_model}")
+        return cfg.d_model // n_heads, n_heads
+
     def adjust(self, cfg: ModelConfig, hf: dict | None) -> None:
         """Family-specific config facts (positional scheme, activation, layout flags)."""
 

@@ -58,10 +58,11 @@ class Model:
 
     def _set_heads(self, n_heads: int) -> None:
         cfg = self.cfg
-        if not cfg.d_model or cfg.d_model % n_heads:
-            raise LoadError(f"n_heads={n_heads} does not divide d_model={cfg.d_model}.")
-        cfg.n_heads, cfg.d_head = n_heads, cfg.d_model // n_heads
-        cfg.n_kv_heads = cfg.n_kv_heads or n_heads
+        try:
+            cfg.d_head, cfg.n_kv_heads = self.family.head_dims(n_heads, cfg)
+        except ValueError as e:
+            raise LoadError(f"Cannot split this model into {n_heads} heads: {e}.") from e
+        cfg.n_heads = n_heads
         cfg.notes = [n for n in cfg.notes if "attention heads" not in n]
 
     # ---- mapping -------------------------------------------------------------------------

@@ -23,6 +23,9 @@ SLOTS: dict[str, tuple[str, str]] = {
     "blocks.{l}.ln1.b": ("[d_model]", "bias of that norm (absent for RMSNorm)"),
     "blocks.{l}.ln2.w": ("[d_model]", "norm around the MLP"),
     "blocks.{l}.ln2.b": ("[d_model]", "bias of that norm"),
+    # Gemma2 norms each sublayer's output too, before it joins the residual stream (ln1/ln2 stay the input norms).
+    "blocks.{l}.ln1_post.w": ("[d_model]", "norm on the attention output (Gemma2)"),
+    "blocks.{l}.ln2_post.w": ("[d_model]", "norm on the MLP output (Gemma2)"),
     "blocks.{l}.attn.W_Q": ("[n_heads, d_model, d_head]", "query weights per head"),
     "blocks.{l}.attn.W_K": ("[n_kv_heads, d_model, d_head]", "key weights per key/value head"),
     "blocks.{l}.attn.W_V": ("[n_kv_heads, d_model, d_head]", "value weights per key/value head"),

@@ -29,6 +29,11 @@ class Spec:
     zero_positions: bool = False  # rotary models: position_ids of zeros make rotary the identity
     alibi: bool = False
     extra_inputs: dict = field(default_factory=dict)
+    scale: float | None = None  # attention score multiplier; None: 1/sqrt(d_head) (Gemma2: query_pre_attn_scalar**-0.5)
+    softcap: float | None = None  # attention scores capped as cap * tanh(s / cap) before the mask (Gemma2)
+    # schema norm slot ('blocks.{l}.ln1.w', 'ln_final.w') -> its module, checked on the module's own input and output
+    norms: dict = field(default_factory=dict)
+    alibi_scale: float = 1.0  # Falcon's alibi is added before q.k is scaled: 1/sqrt(d_head)
 
 
 def build(model_type: str, tmp_path, causal_lm: bool = True, seed: int = 0, **config):
@@ -78,9 +83,14 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
 
     def grab_out(key):
         def hook(mod, args, out):
-            captured[key] = (out[0] if isinstance(out, tuple) else out).detach()
+            captured[key] = (out[0] if isinstance(out, tuple) else out).detach().clone()  # Falcon adds to it in place
         return hook
 
+    norm_keys = [(slot.format(l=l), path.format(l=l)) for slot, path in spec.norms.items()
+                 for l in (range(cfg.n_layers) if "{l}" in slot else [0])]
+    for name, path in norm_keys:
+        hooks.append(_module(hf, path).register_forward_pre_hook(grab_in(name + ":in"), with_kwargs=True))
+        hooks.append(_module(hf, path).register_forward_hook(grab_out(name + ":out")))
     for l in range(cfg.n_layers):
         hooks.append(_module(hf, spec.attn.format(l=l)).register_forward_pre_hook(grab_in(f"a_in{l}"), with_kwargs=True))
         hooks.append(_module(hf, (spec.attn_out or spec.attn).format(l=l)).register_forward_hook(grab_out(f"a_out{l}")))
@@ -94,6 +104,17 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
         out = hf(input_ids=ids, output_attentions=True, **kwargs)
     for h in hooks:
         h.remove()
+    eps = getattr(hf.config, "rms_norm_eps", None) or getattr(hf.config, "layer_norm_eps", None) or 1e-6
+    for name, _ in norm_keys:
+        x = captured[name + ":in"][0].double().numpy()
+        b_name = name[:-1] + "b"
+        if cfg.norm == "rmsnorm":
+            expected = _rms(x, model.weight(name), eps)
+        else:
+            centred = x - x.mean(-1, keepdims=True)
+            expected = _rms(centred, model.weight(name), eps) + (model.weight(b_name) if model.has(b_name) else 0)
+        np.testing.assert_allclose(expected, captured[name + ":out"][0].double().numpy(), atol=atol,
+                                   err_msg=f"{name}: norm output")
 
     for l in range(cfg.n_layers):
         w = lambda s: model.weight(f"blocks.{l}.{s}") if model.has(f"blocks.{l}.{s}") else None
@@ -105,12 +126,14 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
             if b is not None:
                 arr += b[:, None, :]
         if w("attn.q_norm.w") is not None:
-            q, k = _rms(q, w("attn.q_norm.w")), _rms(k, w("attn.k_norm.w"))
+            q, k = _rms(q, w("attn.q_norm.w"), eps), _rms(k, w("attn.k_norm.w"), eps)
         group = cfg.n_heads // cfg.n_kv_heads
         k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
-        scores = q @ k.transpose(0, 2, 1) / np.sqrt(cfg.d_head)  # (n_heads, seq, seq)
+        scores = q @ k.transpose(0, 2, 1) * (spec.scale or 1 / np.sqrt(cfg.d_head))  # (n_heads, seq, seq)
+        if spec.softcap:
+            scores = spec.softcap * np.tanh(scores / spec.softcap)
         if spec.alibi:
-            scores = scores + _alibi(cfg.n_heads, seq)
+            scores = scores + _alibi(cfg.n_heads, seq) * spec.alibi_scale
         if spec.causal:
             scores = np.where(np.tril(np.ones((seq, seq), bool)), scores, -np.inf)
         pattern = np.exp(scores - scores.max(-1, keepdims=True))
@@ -139,3 +162,19 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
 def assert_all_accounted(model) -> None:
     """Every checkpoint tensor is mapped to the schema or deliberately left out with a reason."""
     assert model.unmapped == [], f"{model.arch} leaves tensors unmapped: {model.unmapped}"
+
+
+def check_ends(hf, model, embed_scale: float = 1.0, softcap: float | None = None, seq: int = 7,
+               atol: float = 1e-4) -> None:
+    """Embeddings in (W_E rows, times any constant scale) and logits out (final residual @ W_U + b_U)."""
+    ids = torch.randint(3, model.cfg.d_vocab, (1, seq))
+    with torch.no_grad():
+        out = hf(input_ids=ids, output_hidden_states=True)
+    np.testing.assert_allclose(model.weight("embed.W_E")[ids[0].numpy()] * embed_scale,
+                               out.hidden_states[0][0].double().numpy(), atol=atol, err_msg="embeddings")
+    logits = out.hidden_states[-1][0].double().numpy() @ model.weight("unembed.W_U")  # after the final norm
+    if model.has("unembed.b_U"):
+        logits += model.weight("unembed.b_U")
+    if softcap:
+        logits = softcap * np.tanh(logits / softcap)
+    np.testing.assert_allclose(logits, out.logits[0].double().numpy(), atol=atol, err_msg="logits")
