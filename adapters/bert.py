@@ -54,6 +54,10 @@ class Bert(Family):
         r"cls\.seq_relationship\.": ("other", "the next-sentence-prediction head"),
     }
 
+    @classmethod
+    def detect(cls, names: list[str]) -> bool:
+        return cls.has_anchor(names) and not any(n.startswith(("roberta.", "lm_head.decoder")) for n in names)
+
     def infer(self) -> dict:
         get = self.shapes.get
         wte = get(self.resolve(self.anchor))

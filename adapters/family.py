@@ -33,6 +33,10 @@ class Family:
     @classmethod
     def detect(cls, names: list[str]) -> bool:
         """Whether a checkpoint with these tensor names belongs to this family (when config.json is absent)."""
+        return cls.has_anchor(names)
+
+    @classmethod
+    def has_anchor(cls, names: list[str]) -> bool:
         return cls.anchor is not None and any(n == cls.anchor or n.endswith("." + cls.anchor) for n in names)
 
     def _find_prefix(self, names: list[str]) -> str:

@@ -33,7 +33,7 @@ class Spec:
     softcap: float | None = None  # attention scores capped as cap * tanh(s / cap) before the mask (Gemma2)
     # schema norm slot ('blocks.{l}.ln1.w', 'ln_final.w') -> its module, checked on the module's own input and output
     norms: dict = field(default_factory=dict)
-    alibi_scale: float = 1.0  # Falcon's alibi is added before q.k is scaled: 1/sqrt(d_head)
+    alibi_scale: float = 1.0  # multiplier on the alibi bias (Falcon scales it along with q.k)
 
 
 def build(model_type: str, tmp_path, causal_lm: bool = True, seed: int = 0, **config):
@@ -83,7 +83,8 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
 
     def grab_out(key):
         def hook(mod, args, out):
-            captured[key] = (out[0] if isinstance(out, tuple) else out).detach().clone()  # Falcon adds to it in place
+            # clone: Falcon adds the attention output to the MLP's output tensor in place
+            captured[key] = (out[0] if isinstance(out, tuple) else out).detach().clone()
         return hook
 
     norm_keys = [(slot.format(l=l), path.format(l=l)) for slot, path in spec.norms.items()
