@@ -112,7 +112,8 @@ class Model:
     def slots(self) -> list[str]:
         """Distinct per-layer slot names ('attn.W_Q', 'mlp.W_in', ...), in schema order."""
         seen = {schema.split_layer(n)[1] for n in self._slots if schema.split_layer(n)[0] is not None}
-        return [s for s in (schema.split_layer(t)[1] for t in schema.SLOTS) if s in seen]
+        order = [t.removeprefix("blocks.{l}.") for t in schema.SLOTS if t.startswith("blocks.{l}.")]
+        return [s for s in order if s in seen]
 
     # ---- raw tensors ---------------------------------------------------------------------
     def raw_names(self) -> list[str]:

@@ -1,0 +1,125 @@
+"""The distribution of one weight matrix's values: moments, histogram, distance from a normal.
+
+The notebook plotted histograms of GPT-2's c_attn and called them "roughly normal"; here that
+is measured: skewness, excess kurtosis (0 for a normal), and the Kolmogorov-Smirnov distance
+from the normal fitted to the same values (mean and population std, scipy.stats.norm.fit's MLE).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import stats
+
+from analyses.tensor_stats import tensor_stats
+
+KS_FULL_LIMIT = 2_000_000  # up to this many values the KS test uses them all (GPT-2 small's c_attn: 1.77M)
+KS_SAMPLE_SIZE = 1_000_000  # above it, a uniform random subsample this big, without replacement
+KS_SEED = 0  # fixed, so the same matrix always gets the same p-value
+
+
+@dataclass
+class DistributionStats:
+    n: int
+    mean: float
+    std: float  # population std (ddof=0): the fitted normal's scale
+    skew: float  # Fisher-Pearson, biased (scipy.stats.skew's default)
+    kurtosis: float  # excess kurtosis, biased (scipy.stats.kurtosis's default): 0 for a normal
+    ks_statistic: float  # sup |empirical CDF - fitted normal CDF|
+    ks_pvalue: float
+    ks_n: int  # values the KS test used: n, or KS_SAMPLE_SIZE for a subsample
+
+    def as_dict(self) -> dict:
+        return {k: float(v) if isinstance(v, (float, np.floating)) else int(v) for k, v in asdict(self).items()}
+
+
+@dataclass
+class Histogram:
+    edges: np.ndarray  # (bins + 1,)
+    counts: np.ndarray  # (bins,)
+    density: np.ndarray  # (bins,) counts / (n * width): comparable with the normal's pdf
+
+
+def moments(values: np.ndarray) -> tuple[float, float, float, float]:
+    """(mean, population std, skewness, excess kurtosis), via the shared streaming moments (float64 blocks)."""
+    t = tensor_stats(values)
+    nan = float("nan")
+    return (t.mean if t.mean is not None else nan, t.std or 0.0,
+            t.skew if t.skew is not None else nan, t.kurtosis if t.kurtosis is not None else nan)
+
+
+def ks_values(values: np.ndarray) -> np.ndarray:
+    """What the KS test runs on: all values, or the documented seeded subsample if there are too many."""
+    flat = values.reshape(-1)
+    if flat.size <= KS_FULL_LIMIT:
+        return flat
+    idx = np.random.default_rng(KS_SEED).choice(flat.size, size=KS_SAMPLE_SIZE, replace=False)
+    return flat[idx]
+
+
+def describe(values: np.ndarray) -> DistributionStats:
+    """Moments of all values, and the KS test against the normal fitted to all values."""
+    mean, std, skew, kurt = moments(values)
+    sample = ks_values(values)
+    if std > 0:
+        ks = stats.kstest(sample.astype(np.float64), "norm", args=(mean, std))
+        d, p = float(ks.statistic), float(ks.pvalue)
+    else:
+        d, p = float("nan"), float("nan")
+    return DistributionStats(int(values.size), mean, std, skew, kurt, d, p, int(sample.size))
+
+
+def histogram(values: np.ndarray, bins: int = 100, value_range: tuple[float, float] | None = None) -> Histogram:
+    """Counts over `bins` equal bins spanning the values (or value_range); computed here, not in the browser."""
+    counts, edges = np.histogram(values.reshape(-1), bins=bins, range=value_range)
+    widths = np.diff(edges)
+    density = counts / max(counts.sum(), 1) / np.where(widths > 0, widths, 1)
+    return Histogram(edges, counts, density)
+
+
+def normal_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
+    return stats.norm.pdf(x, loc=mean, scale=std)
+
+
+def layer_rows(by_layer: dict[int, DistributionStats], slot: str) -> list[dict]:
+    """One JSON-ready row per layer: {layer, slot, mean, std, skew, kurtosis, ks_statistic, ks_pvalue}."""
+    keep = ("mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue")
+    return [{"layer": int(l), "slot": slot, **{k: s.as_dict()[k] for k in keep}} for l, s in sorted(by_layer.items())]
+
+
+def shape_words(s: DistributionStats) -> str:
+    """'near-normal with heavier tails (excess kurtosis 1.8)', from the KS distance, kurtosis and skew."""
+    if not np.isfinite(s.kurtosis):
+        return "constant (every value equal)"
+    base = "near-normal" if s.ks_statistic < 0.05 else "clearly not normal"
+    parts = []
+    if s.kurtosis > 0.5:
+        parts.append(f"heavier tails (excess kurtosis {s.kurtosis:.1f})")
+    elif s.kurtosis < -0.5:
+        parts.append(f"lighter tails (excess kurtosis {s.kurtosis:.1f})")
+    if abs(s.skew) > 0.5:
+        parts.append(f"a longer {'right' if s.skew > 0 else 'left'} tail (skewness {s.skew:.2f})")
+    if not parts:
+        return f"{base}, with normal-like tails (excess kurtosis {s.kurtosis:.2f}) and little skew ({s.skew:.2f})"
+    return f"{base} with " + " and ".join(parts)
+
+
+def reading(name: str, s: DistributionStats) -> str:
+    """A markdown paragraph reading one matrix's numbers."""
+    test_on = "all values" if s.ks_n == s.n else f"a random subsample of {s.ks_n:,} of the {s.n:,} values"
+    text = (f"`{name}`: {s.n:,} values, mean {s.mean:.3g}, std {s.std:.3g}. **{shape_words(s).capitalize()}**. "
+            f"The largest gap between its cumulative distribution and the fitted normal's is "
+            f"KS D = **{s.ks_statistic:.3f}** (p = {s.ks_pvalue:.2g}, on {test_on}).")
+    if s.ks_pvalue < 0.05 and s.ks_statistic < 0.05:
+        text += " With this many values even a small gap is significant, so read D as the size of the difference."
+    return text
+
+
+def layers_reading(rows: list[dict]) -> str:
+    """Which layer has the heaviest tails and the widest spread, from `layer_rows`."""
+    if not rows:
+        return ""
+    tails = max(rows, key=lambda r: r["kurtosis"] if np.isfinite(r["kurtosis"]) else -np.inf)
+    wide = max(rows, key=lambda r: r["std"])
+    return (f"Across {len(rows)} layers, the tails are heaviest in layer **{tails['layer']}** (excess kurtosis "
+            f"{tails['kurtosis']:.2f}) and the spread is widest in layer **{wide['layer']}** (std {wide['std']:.3g}).")

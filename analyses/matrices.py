@@ -1,0 +1,143 @@
+"""Matrix heatmaps: a window of a weight matrix, block-reduced to a size a browser can draw,
+and the row/column norms that say where its structure lies.
+
+    view = downsample(w[r0:r1, c0:c1], grid_for_cells(r1 - r0, c1 - c0), "mean", (r0, c0))
+    stats = matrix_stats(w[r0:r1, c0:c1], (r0, c0))
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+METHODS = {"mean": "block mean", "maxabs": "block value of largest magnitude"}
+
+
+@dataclass
+class Blocks:
+    """A matrix window reduced to a grid of blocks; edges are absolute indices into the full matrix."""
+    values: np.ndarray  # (n_row_blocks, n_col_blocks) float32
+    row_edges: np.ndarray  # (n_row_blocks + 1,) block i covers rows row_edges[i] .. row_edges[i+1]-1
+    col_edges: np.ndarray  # (n_col_blocks + 1,)
+    method: str  # a key of METHODS
+    window: tuple[int, int]  # (rows, cols) of the window before reduction
+
+    @property
+    def block(self) -> tuple[int, int]:
+        """(rows, cols) of a full block; (1, 1) means every cell is shown as it is."""
+        return int(np.diff(self.row_edges).max()), int(np.diff(self.col_edges).max())
+
+    @property
+    def reduced(self) -> bool:
+        return self.block != (1, 1)
+
+    def describe(self) -> str:
+        """How the window became this grid, for the chart's subtitle."""
+        r, c = self.window
+        if not self.reduced:
+            return f"all {r:,} × {c:,} cells shown"
+        br, bc = self.block
+        return (f"{r:,} × {c:,} reduced to {self.values.shape[0]:,} × {self.values.shape[1]:,} "
+                f"by {METHODS[self.method]} over {br:,} × {bc:,} blocks")
+
+
+def grid_for_cells(n_rows: int, n_cols: int, max_cells: int = 4000) -> tuple[int, int]:
+    """The largest (rows, cols) grid of at most max_cells cells, balanced between the axes.
+
+    Balanced rather than proportional: GPT-2's 50257 x 768 embedding with square blocks would
+    keep only 8 columns; here each axis gets about sqrt(max_cells) unless it is shorter.
+    """
+    side = max(1, math.isqrt(max_cells))
+    if n_rows <= side:
+        return n_rows, min(n_cols, max(1, max_cells // n_rows))
+    if n_cols <= side:
+        return min(n_rows, max(1, max_cells // n_cols)), n_cols
+    return side, side
+
+
+def _edges(n: int, target: int, offset: int) -> np.ndarray:
+    size = math.ceil(n / max(1, min(target, n)))  # equal blocks; the last may be shorter
+    return np.append(np.arange(0, n, size), n) + offset
+
+
+def downsample(values: np.ndarray, grid: tuple[int, int], method: str = "mean",
+               offset: tuple[int, int] = (0, 0)) -> Blocks:
+    """Reduce a 2-D window to at most `grid` blocks by block mean or by the block's value of largest |x|.
+
+    `offset` is where the window starts in the full matrix, so edges stay absolute indices.
+    maxabs keeps the sign so a diverging colour scale still shows which way the extreme points.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, not {method!r}")
+    n_rows, n_cols = values.shape
+    if n_rows == 0 or n_cols == 0:
+        raise ValueError("an empty window has nothing to show")
+    row_edges, col_edges = _edges(n_rows, grid[0], offset[0]), _edges(n_cols, grid[1], offset[1])
+    rs, cs = row_edges[:-1] - offset[0], col_edges[:-1] - offset[1]
+    if method == "mean":
+        sums = np.add.reduceat(np.add.reduceat(values, rs, axis=0, dtype=np.float64), cs, axis=1)
+        out = sums / np.outer(np.diff(row_edges), np.diff(col_edges))
+    else:
+        hi = np.maximum.reduceat(np.maximum.reduceat(values, rs, axis=0), cs, axis=1)
+        lo = np.minimum.reduceat(np.minimum.reduceat(values, rs, axis=0), cs, axis=1)
+        out = np.where(np.abs(lo) > np.abs(hi), lo, hi)
+    return Blocks(out.astype(np.float32), row_edges, col_edges, method, (n_rows, n_cols))
+
+
+@dataclass
+class MatrixStats:
+    """Norms of a window, at full resolution (never of the downsampled grid)."""
+    shape: tuple[int, int]
+    offset: tuple[int, int]
+    abs_max: float
+    mean: float
+    std: float
+    top_rows: list[tuple[int, float]]  # (absolute row index, L2 norm), largest first
+    top_cols: list[tuple[int, float]]
+    row_norm_median: float
+    row_norm_cv: float  # std / mean of the row norms
+    iid_row_norm_cv: float  # what i.i.d. Gaussian entries of this shape would give: 1/sqrt(2 * cols)
+    rows_label: str = "row"
+    cols_label: str = "column"
+
+
+def matrix_stats(values: np.ndarray, offset: tuple[int, int] = (0, 0), top: int = 3,
+                 rows_label: str = "row", cols_label: str = "column") -> MatrixStats:
+    """Row and column L2 norms of a window and how unevenly the rows carry weight."""
+    v = np.asarray(values, dtype=np.float64)
+    row_norms, col_norms = np.linalg.norm(v, axis=1), np.linalg.norm(v, axis=0)
+
+    def largest(norms, start):
+        idx = np.argsort(-norms, kind="stable")[:top]
+        return [(int(i) + start, float(norms[i])) for i in idx]
+
+    mean_norm = row_norms.mean()
+    return MatrixStats(
+        shape=v.shape, offset=tuple(offset), abs_max=float(np.abs(v).max()), mean=float(v.mean()),
+        std=float(v.std()), top_rows=largest(row_norms, offset[0]), top_cols=largest(col_norms, offset[1]),
+        row_norm_median=float(np.median(row_norms)),
+        row_norm_cv=float(row_norms.std() / mean_norm) if mean_norm > 0 else 0.0,
+        # ||r|| for r of n i.i.d. normals has relative spread ~ 1/sqrt(2n): the 'no structure' baseline
+        iid_row_norm_cv=float(1 / math.sqrt(2 * v.shape[1])),
+        rows_label=rows_label, cols_label=cols_label)
+
+
+def reading(stats: MatrixStats) -> str:
+    """Which rows and columns carry the most weight, and whether the rows differ more than noise would."""
+    r, c = stats.shape
+    rows = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_rows)
+    cols = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_cols)
+    ratio = stats.row_norm_cv / stats.iid_row_norm_cv
+    text = (f"In this {r:,} × {c:,} window (values within ±{stats.abs_max:.3g}, std {stats.std:.3g}), "
+            f"the {stats.rows_label} rows with the largest L2 norm are **{rows}**; "
+            f"the {stats.cols_label} columns: **{cols}**. ")
+    if r < 2:
+        return text + "A single row has no row-norm spread to judge."
+    spread = f"Row norms vary by **{stats.row_norm_cv:.1%}** (std / mean), "
+    if ratio > 3:
+        return text + spread + (f"**{ratio:.0f}×** what i.i.d. noise of this shape would give "
+                                f"({stats.iid_row_norm_cv:.1%}): rows differ systematically, so structure "
+                                "should be visible along the row axis.")
+    return text + spread + (f"close to i.i.d. noise of this shape ({stats.iid_row_norm_cv:.1%}, ratio "
+                            f"{ratio:.1f}): little row structure to see.")

@@ -1,0 +1,86 @@
+"""Heatmaps of (block-reduced) matrices: an interactive Altair chart, or a PNG for the full view.
+
+Both use the same colour anchors, so a matrix looks the same in either; the scale is diverging,
+symmetric about 0 (white), from -max|value| to +max|value| of what is drawn.
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from analyses.matrices import Blocks
+from charts import MAX_ROWS
+
+# ColorBrewer 11-class diverging palettes, negative -> positive (white at 0).
+COLORMAPS: dict[str, list[str]] = {
+    "blue–white–red": ["#053061", "#2166ac", "#4393c3", "#92c5de", "#d1e5f0", "#f7f7f7",
+                       "#fddbc7", "#f4a582", "#d6604d", "#b2182b", "#67001f"],
+    "purple–white–orange": ["#2d004b", "#542788", "#8073ac", "#b2abd2", "#d8daeb", "#f7f7f7",
+                            "#fee0b6", "#fdb863", "#e08214", "#b35806", "#7f3b08"],
+    "teal–white–brown": ["#003c30", "#01665e", "#35978f", "#80cdc1", "#c7eae5", "#f5f5f5",
+                         "#f6e8c3", "#dfc27d", "#bf812d", "#8c510a", "#543005"],
+    "green–white–pink": ["#276419", "#4d9221", "#7fbc41", "#b8e186", "#e6f5d0", "#f7f7f7",
+                         "#fde0ef", "#f1b6da", "#de77ae", "#c51b7d", "#8e0152"],
+}
+
+
+def _limit(blocks: Blocks) -> float:
+    m = float(np.abs(blocks.values).max())
+    return m if m > 0 else 1.0  # an all-zero matrix still needs a non-empty domain
+
+
+def heatmap(blocks: Blocks, title: str, rows_label: str, cols_label: str,
+            colormap: str = "blue–white–red") -> alt.Chart:
+    """Rectangles at their real row/column indices (row 0 on top); drag to pan, scroll to zoom."""
+    n_r, n_c = blocks.values.shape
+    assert n_r * n_c <= MAX_ROWS, "downsample before charting"
+    r0, r1 = blocks.row_edges[:-1], blocks.row_edges[1:]
+    c0, c1 = blocks.col_edges[:-1], blocks.col_edges[1:]
+    rr, cc = np.meshgrid(np.arange(n_r), np.arange(n_c), indexing="ij")
+    rr, cc = rr.ravel(), cc.ravel()
+
+    def span(a, b):  # block i covers a[i]..b[i]-1
+        return np.where(b - a > 1, [f"{x}–{y - 1}" for x, y in zip(a, b)], a.astype(str))
+
+    df = pd.DataFrame({"row_start": r0[rr], "row_end": r1[rr], "col_start": c0[cc], "col_end": c1[cc],
+                       "rows": span(r0, r1)[rr], "cols": span(c0, c1)[cc],
+                       "value": blocks.values.ravel().astype(float)})
+    m = _limit(blocks)
+    colors = COLORMAPS[colormap]
+    scale = alt.Scale(domain=list(np.linspace(-m, m, len(colors))), range=colors, clamp=True)
+    zoom = alt.selection_interval(bind="scales")
+    value_title = "value" if not blocks.reduced else ("block mean" if blocks.method == "mean" else "block max |value|")
+    return alt.Chart(df).mark_rect().encode(
+        x=alt.X("col_start:Q", title=cols_label, scale=alt.Scale(domain=[c0[0], c1[-1]], nice=False)),
+        x2="col_end:Q",
+        y=alt.Y("row_start:Q", title=rows_label,
+                scale=alt.Scale(domain=[r0[0], r1[-1]], reverse=True, nice=False)),
+        y2="row_end:Q",
+        color=alt.Color("value:Q", scale=scale, title=value_title),
+        tooltip=[alt.Tooltip("rows:N", title=rows_label), alt.Tooltip("cols:N", title=cols_label),
+                 alt.Tooltip("value:Q", title=value_title, format=".4g")],
+    ).add_params(zoom).properties(
+        height=480, title=alt.TitleParams(title, subtitle=[blocks.describe() + "; drag to pan, scroll to zoom"]))
+
+
+def image(blocks: Blocks, colormap: str = "blue–white–red", min_side: int = 512) -> Image.Image:
+    """The grid as an RGB image, one pixel per block (nearest-neighbour enlarged when small)."""
+    m = _limit(blocks)
+    rgb = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in COLORMAPS[colormap]], dtype=float)
+    stops = np.linspace(0, 1, len(rgb))
+    t = np.clip((blocks.values.astype(float) + m) / (2 * m), 0, 1)
+    pixels = np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=-1)
+    img = Image.fromarray(np.round(pixels).astype(np.uint8), "RGB")
+    scale = max(1, min_side // max(img.size))
+    return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
+
+
+def caption(blocks: Blocks, title: str, rows_label: str, cols_label: str, colormap: str) -> str:
+    """What the PNG shows, since an image carries no axes or legend."""
+    m = _limit(blocks)
+    low, high = colormap.split("–")[0], colormap.split("–")[-1]
+    return (f"{title}: {blocks.describe()}. Rows: {rows_label} {blocks.row_edges[0]}–{blocks.row_edges[-1] - 1} "
+            f"(top to bottom); columns: {cols_label} {blocks.col_edges[0]}–{blocks.col_edges[-1] - 1} "
+            f"(left to right). Colour: {low} = −{m:.3g}, white = 0, {high} = +{m:.3g}.")

@@ -1,0 +1,96 @@
+"""analyses.distribution against scipy.stats and numpy, on random data, GPT-2's c_attn shape and MiniLM."""
+import numpy as np
+import pytest
+from scipy import stats
+from transformers import GPT2Config
+
+from adapters import open_model
+from adapters.views import matrix
+from analyses import distribution as dist
+
+
+def _check(values):
+    s = dist.describe(values)
+    x = values.reshape(-1).astype(np.float64)
+    assert s.n == x.size
+    assert s.mean == pytest.approx(np.mean(x), rel=1e-9, abs=1e-12)
+    assert s.std == pytest.approx(np.std(x), rel=1e-9)
+    assert s.skew == pytest.approx(stats.skew(x), rel=1e-7, abs=1e-10)
+    assert s.kurtosis == pytest.approx(stats.kurtosis(x), rel=1e-7, abs=1e-10)  # excess, Fisher
+    fitted = stats.norm.fit(x)  # MLE: the same normal the KS test compares with
+    assert (s.mean, s.std) == pytest.approx(fitted, rel=1e-7)
+    sample = dist.ks_values(values).astype(np.float64)
+    ks = stats.kstest(sample, "norm", args=fitted)
+    assert s.ks_statistic == pytest.approx(ks.statistic, rel=1e-6)
+    assert s.ks_pvalue == pytest.approx(ks.pvalue, rel=1e-4, abs=1e-300)
+    return s
+
+
+@pytest.mark.parametrize("draw", ["normal", "laplace", "exponential", "uniform"])
+def test_random_data(draw):
+    values = getattr(np.random.default_rng(0), draw)(size=(300, 40)).astype(np.float32)
+    s = _check(values)
+    assert s.ks_n == s.n
+
+
+def test_heavy_tailed_t_matches_scipy():
+    _check(np.random.default_rng(3).standard_t(5, size=(120, 77)).astype(np.float32))
+
+
+def test_huge_matrix_uses_the_documented_subsample(monkeypatch):
+    monkeypatch.setattr(dist, "KS_FULL_LIMIT", 10_000)
+    monkeypatch.setattr(dist, "KS_SAMPLE_SIZE", 4_000)
+    values = np.random.default_rng(4).laplace(size=(200, 150)).astype(np.float32)
+    s = _check(values)
+    assert s.ks_n == 4_000 and s.n == 30_000
+    idx = np.random.default_rng(dist.KS_SEED).choice(30_000, size=4_000, replace=False)
+    np.testing.assert_array_equal(dist.ks_values(values), values.reshape(-1)[idx])
+    full = stats.kstest(values.reshape(-1).astype(np.float64), "norm", args=(s.mean, s.std)).statistic
+    assert s.ks_statistic == pytest.approx(full, abs=0.03)  # the subsample estimates the full D
+    assert "random subsample of 4,000 of the 30,000 values" in dist.reading("x", s)
+
+
+def test_gpt2_c_attn_shape_is_tested_on_all_values():
+    cfg = GPT2Config()
+    values = (np.random.default_rng(5).normal(size=(cfg.n_embd, 3 * cfg.n_embd)) * 0.02).astype(np.float32)
+    s = dist.describe(values)
+    assert s.n == 768 * 2304 == s.ks_n  # 1.77M values: under KS_FULL_LIMIT, so no subsample
+    assert abs(s.kurtosis) < 0.05 and s.ks_statistic < 0.005
+    assert "on all values" in dist.reading("c_attn", s)
+
+
+def test_histogram_matches_numpy():
+    values = np.random.default_rng(6).normal(size=(100, 50)).astype(np.float32)
+    h = dist.histogram(values, bins=37)
+    counts, edges = np.histogram(values, bins=37)
+    np.testing.assert_array_equal(h.counts, counts)
+    np.testing.assert_allclose(h.edges, edges)
+    assert (h.density * np.diff(h.edges)).sum() == pytest.approx(1.0)
+    x = np.linspace(-2, 2, 9)
+    by_hand = np.exp(-((x - 0.5) / 2) ** 2 / 2) / (2 * np.sqrt(2 * np.pi))  # mean 0.5, std 2
+    np.testing.assert_allclose(dist.normal_pdf(x, 0.5, 2.0), by_hand)
+
+
+@pytest.mark.parametrize("draw,words", [
+    ("normal", "near-normal, with normal-like tails"),
+    ("laplace", "heavier tails (excess kurtosis 3.0)"),
+    ("uniform", "lighter tails (excess kurtosis -1.2)"),
+    ("exponential", "a longer right tail"),
+])
+def test_shape_words_follow_the_numbers(draw, words):
+    values = getattr(np.random.default_rng(7), draw)(size=200_000)
+    assert words in dist.shape_words(dist.describe(values))
+
+
+def test_minilm_qkv_every_layer(minilm_dir):
+    model = open_model(minilm_dir)
+    by_layer = {}
+    for l in range(model.cfg.n_layers):
+        values = matrix(model, f"blocks.{l}.attn.W_QKV").values
+        assert values.shape == (384, 3 * 384)
+        by_layer[l] = _check(values)
+    rows = dist.layer_rows(by_layer, "attn.W_QKV")
+    assert [r["layer"] for r in rows] == list(range(6))
+    assert set(rows[0]) == {"layer", "slot", "mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue"}
+    tails = max(rows, key=lambda r: r["kurtosis"])["layer"]
+    assert f"heaviest in layer **{tails}**" in dist.layers_reading(rows)

@@ -1,0 +1,104 @@
+"""analyses.layers against numpy, np.percentile and scipy's gaussian_kde; the report section on real weights."""
+import numpy as np
+import pytest
+from scipy.stats import gaussian_kde, spearmanr
+
+from adapters import open_model
+from adapters.views import matrix
+from analyses.layers import depth_trend, gaussian_density, most_departing, reading, spread, summarize_layer
+from charts import layers as charts
+from reporting.layers import matrix_slots, section, summaries
+from tests.analyses.gpt2_small import gpt2_small as _gpt2_small
+
+
+def _assert_spread(s, x):
+    x = np.asarray(x, dtype=np.float64)
+    q1, med, q3 = np.percentile(x, [25, 50, 75])
+    assert (s.q1, s.median, s.q3) == pytest.approx((q1, med, q3), rel=1e-12)
+    iqr = q3 - q1
+    inside = [v for v in x if q1 - 1.5 * iqr <= v <= q3 + 1.5 * iqr]
+    assert s.whisker_low == min(inside) and s.whisker_high == max(inside)
+    assert s.n_outliers == len(x) - len(inside) and s.n == len(x)
+    assert (s.min, s.max, s.mean) == pytest.approx((x.min(), x.max(), x.mean()))
+    np.testing.assert_allclose(s.grid, np.linspace(x.min(), x.max(), len(s.grid)))
+    np.testing.assert_allclose(s.density, gaussian_kde(x)(s.grid), rtol=1e-9)
+
+
+def test_spread_of_a_known_sample():
+    s = spread(np.array([1, 2, 3, 4, 5, 6, 7, 8, 100.0]))
+    assert (s.q1, s.median, s.q3) == (3, 5, 7)
+    assert (s.whisker_low, s.whisker_high, s.n_outliers) == (1, 8, 1)  # 100 is beyond q3 + 6
+
+
+def test_spread_of_random_skewed_data_matches_percentile_and_kde():
+    x = np.random.default_rng(9).lognormal(size=500)
+    _assert_spread(spread(x), x)
+
+
+def test_kde_matches_scipy_on_its_own():
+    x = np.random.default_rng(10).normal(size=300)
+    grid = np.linspace(-4, 4, 33)
+    np.testing.assert_allclose(gaussian_density(x, grid), gaussian_kde(x)(grid), rtol=1e-9)
+
+
+def test_constant_sample_has_no_violin():
+    s = spread(np.full(10, 2.0))
+    assert s.grid.size == 0 and s.density.size == 0 and s.whisker_low == s.whisker_high == 2.0
+
+
+def test_layer_summary_matches_numpy():
+    v = np.random.default_rng(11).normal(size=(40, 70)).astype(np.float32)
+    s = summarize_layer(4, v)
+    v64 = v.astype(np.float64)
+    assert (s.layer, s.mean, s.std, s.min, s.max) == pytest.approx((4, v64.mean(), v64.std(), v64.min(), v64.max()))
+    _assert_spread(s.row_variance, [np.var(row) for row in v64])  # the variance of each row, one by one
+
+
+def test_trend_and_departure():
+    assert depth_trend([1, 2, 3, 5]) == pytest.approx(spearmanr([0, 1, 2, 3], [1, 2, 3, 5]).statistic)
+    assert depth_trend([3, 3, 3]) is None and depth_trend([1, 2]) is None
+    layers = [summarize_layer(l, np.random.default_rng(l).normal(size=(30, 30)) * scale)
+              for l, scale in enumerate([1, 1.1, 1.2, 3, 1.3])]
+    odd, offset = most_departing(layers)
+    assert odd.layer == 3 and offset > 1
+    text = reading(layers, "mlp.W_in")
+    assert "Layer **3** departs most" in text and "above" in text and "rises" in text
+
+
+def test_minilm_report_section(minilm_dir):
+    model = open_model(minilm_dir)
+    s = section(model)
+    assert s.key == "layers" and s.data["slot"] == "attn.W_QKV" and len(s.data["layers"]) == 6
+    for record in s.data["layers"]:
+        w = matrix(model, f"blocks.{record['layer']}.attn.W_QKV").values.astype(np.float64)
+        assert (record["mean"], record["std"], record["min"], record["max"]) == pytest.approx(
+            (w.mean(), w.std(), w.min(), w.max()))
+        q = np.percentile(w.var(axis=1), [25, 50, 75])
+        rv = record["row_variance"]
+        assert (rv["q1"], rv["median"], rv["q3"]) == pytest.approx(tuple(q))
+        assert len(rv["density"]) == len(rv["grid"]) == 64
+    stds = [r["std"] for r in s.data["layers"]]
+    assert f"**{min(stds):.4g}**" in s.reading and f"**{max(stds):.4g}**" in s.reading
+    assert len(s.charts) == 3
+    for chart in s.charts:
+        assert sum(len(rows) for rows in chart.to_dict()["datasets"].values()) < 5000
+    assert matrix_slots(model)[:2] == ["attn.W_QKV", "attn.W_Q"] and "mlp.W_out" in matrix_slots(model)
+
+
+def test_gpt2_small_shapes_and_depth(tmp_path_factory):
+    model = _gpt2_small(tmp_path_factory)  # layer l drawn with std 0.02 * (1 + 0.1 l)
+    found = summaries(model, "attn.W_QKV")
+    assert [s.layer for s in found] == list(range(12))
+    for s in (found[0], found[11]):
+        w = model.raw(f"transformer.h.{s.layer}.attn.c_attn.weight").astype(np.float64)  # Conv1D [in, out]
+        assert s.row_variance.n == 768 and s.std == pytest.approx(w.std())
+        assert s.row_variance.median == pytest.approx(np.median(w.var(axis=1)))
+    assert [s.std for s in found] == pytest.approx([0.02 * (1 + 0.1 * l) for l in range(12)], rel=0.01)
+    assert "rises steadily with depth (Spearman ρ = 1.00)" in reading(found)
+
+
+def test_violin_thins_outlines_for_deep_models():
+    rng = np.random.default_rng(12)
+    deep = [summarize_layer(l, rng.normal(size=(20, 20))) for l in range(90)]  # 90 x 64 points > 5000
+    data = charts.violin(deep).to_dict()
+    assert sum(len(rows) for rows in data["datasets"].values()) < 5000 and "thinned" in str(data["title"])

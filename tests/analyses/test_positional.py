@@ -1,0 +1,104 @@
+"""analyses.positional against independent oracles, on random data, a sine, GPT-2's shape and MiniLM's W_pos."""
+import numpy as np
+import pytest
+import torch
+from scipy import signal, stats
+from sklearn.metrics.pairwise import cosine_similarity as sk_cosine
+from transformers import GPT2Config, LlamaConfig
+from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
+
+from adapters import open_model
+from analyses import positional as pos
+
+
+@pytest.fixture(scope="module")
+def minilm_w_pos(minilm_dir):
+    return open_model(minilm_dir).weight("pos_embed.W_pos")
+
+
+def _random(n_ctx=63, d_model=17, seed=0):
+    return np.random.default_rng(seed).normal(size=(n_ctx, d_model)).astype(np.float32)
+
+
+def _periodogram_oracle(w):
+    """Dominant period and power share per column from scipy's two-sided periodogram (positive half)."""
+    n = w.shape[0]
+    f, p = signal.periodogram(w.astype(np.float64), axis=0, detrend="constant", return_onesided=False)
+    f, p = np.abs(f[1:n // 2 + 1]), p[1:n // 2 + 1]  # k = 1 .. n//2 (the Nyquist bin appears as -0.5)
+    k = p.argmax(axis=0)
+    return 1 / f[k], p[k, np.arange(w.shape[1])] / p.sum(axis=0)
+
+
+def _check_all(w):
+    s = pos.summarize(w)
+    var = np.var(w.astype(np.float64), axis=0)
+    np.testing.assert_allclose(s.variances, var, rtol=1e-10)
+    assert s.lowest_variance_dim == int(np.argmin(var)) and s.highest_variance_dim == int(np.argmax(var))
+    below = (var < var[s.median_variance_dim]).sum()
+    assert below == (len(var) - 1) // 2  # the middle of the sorted order, not the middle index
+    assert s.adjacent_correlation.shape == (w.shape[0] - 1,)
+    corr = np.corrcoef(w.astype(np.float64))
+    np.testing.assert_allclose(s.adjacent_correlation, np.diag(corr, k=1), atol=1e-6)
+    for p in (0, w.shape[0] // 2, w.shape[0] - 2):
+        assert s.adjacent_correlation[p] == pytest.approx(stats.pearsonr(w[p], w[p + 1]).statistic, abs=1e-5)
+    np.testing.assert_allclose(pos.cosine_similarity(w), sk_cosine(w.astype(np.float64)), atol=1e-6)
+    periods, share = _periodogram_oracle(w)
+    np.testing.assert_allclose(s.periods, periods, rtol=1e-9)
+    np.testing.assert_allclose(s.peak_power, share, rtol=1e-6)
+    return s
+
+
+def test_random_data_odd_and_even_lengths():
+    for shape in ((63, 17), (64, 16)):
+        s = _check_all(_random(*shape))
+        if shape[1] % 2:
+            assert s.variances[s.median_variance_dim] == pytest.approx(np.median(s.variances))
+
+
+def test_minilm_w_pos(minilm_w_pos):
+    assert minilm_w_pos.shape == (512, 384)
+    s = _check_all(minilm_w_pos)
+    assert np.median(s.adjacent_correlation) > 0.5  # trained positions: neighbours are alike
+    text = pos.reading(s)
+    assert f"**{s.highest_variance_dim}**" in text and f"**{s.lowest_variance_dim}**" in text
+
+
+def test_sine_with_known_period():
+    n = 256
+    t = np.arange(n)
+    w = np.stack([np.sin(2 * np.pi * t / 32), 3 + 0.5 * np.cos(2 * np.pi * t / 8 + 1.0),
+                  np.random.default_rng(1).normal(size=n)], axis=1)
+    periods, share = pos.dominant_periods(w)
+    assert periods[:2].tolist() == [32.0, 8.0]
+    assert share[0] == pytest.approx(1.0) and share[1] == pytest.approx(1.0)  # the offset 3 is removed first
+    assert share[2] < 0.2
+    assert "look like a sine wave" in pos.reading(pos.summarize(w))
+    assert "none is sine-like" in pos.reading(pos.summarize(_random(256, 5)))
+
+
+def test_gpt2_small_shape():
+    cfg = GPT2Config()
+    w = (np.random.default_rng(2).normal(size=(cfg.n_positions, cfg.n_embd)) * 0.02).astype(np.float32)
+    s = pos.summarize(w)
+    assert s.adjacent_correlation.shape == (1023,) and s.periods.shape == (768,)
+    g = pos.grid(w, 5000)
+    assert g.values.size <= 5000 and g.sampled
+    np.testing.assert_array_equal(g.values, w[np.ix_(g.rows, g.cols)])
+    assert len(set(np.diff(g.rows))) == 1 and g.rows[0] == 0
+
+
+def test_grid_keeps_small_matrices_whole():
+    w = _random(10, 7)
+    g = pos.grid(w, 5000)
+    assert not g.sampled and g.values is w
+
+
+@pytest.mark.parametrize("base,dim", [(10000.0, 64), (500000.0, 16), (10000.0, 32)])
+def test_rotary_frequencies_match_transformers(base, dim):
+    cfg = LlamaConfig(hidden_size=dim * 4, num_attention_heads=4, rope_theta=base)
+    expected = LlamaRotaryEmbedding(cfg).inv_freq.to(torch.float64).numpy()
+    f = pos.rotary_frequencies(dim, base, n_ctx=2048)
+    np.testing.assert_allclose(f.theta, expected, rtol=1e-6)
+    np.testing.assert_allclose(f.wavelength, 2 * np.pi / expected, rtol=1e-6)
+    longer = int((f.wavelength > 2048).sum())
+    assert f"{longer} of the {dim // 2} pairs" in pos.rotary_reading(f)
