@@ -128,6 +128,7 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
                 arr += b[:, None, :]
         if w("attn.q_norm.w") is not None:
             q, k = _rms(q, w("attn.q_norm.w"), eps), _rms(k, w("attn.k_norm.w"), eps)
+        _check_cached_kv(out, l, k, v, spec, atol)
         group = cfg.n_heads // cfg.n_kv_heads
         k, v = np.repeat(k, group, axis=0), np.repeat(v, group, axis=0)
         scores = q @ k.transpose(0, 2, 1) * (spec.scale or 1 / np.sqrt(cfg.d_head))  # (n_heads, seq, seq)
@@ -158,6 +159,21 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
         mlp_out = hidden @ w("mlp.W_out") + (w("mlp.b_out") if w("mlp.b_out") is not None else 0)
         np.testing.assert_allclose(mlp_out, captured[f"m_out{l}"][0].double().numpy(), atol=atol,
                                    err_msg=f"layer {l}: MLP output")
+
+
+def _check_cached_kv(out, layer: int, k: np.ndarray, v: np.ndarray, spec: Spec, atol: float) -> None:
+    """Keys and values themselves, from the model's own KV cache: a key bias adds a constant to each
+    query's scores, which softmax ignores, so only this check catches a wrong b_K. Decoders with a
+    standard cache and rotary at position 0 (the identity) or no rotary at all are checked."""
+    cache = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+    layers = getattr(cache, "layers", None)
+    if not layers or (not spec.zero_positions and not spec.alibi and spec.causal is False):
+        return
+    keys, values = layers[layer].keys, layers[layer].values
+    if keys is None or tuple(keys.shape[1:]) != k.shape:
+        return
+    np.testing.assert_allclose(k, keys[0].double().numpy(), atol=atol, err_msg=f"layer {layer}: keys")
+    np.testing.assert_allclose(v, values[0].double().numpy(), atol=atol, err_msg=f"layer {layer}: values")
 
 
 def assert_all_accounted(model) -> None:
