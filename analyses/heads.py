@@ -1,0 +1,298 @@
+"""Attention heads, built from the per-head schema (never from a fused matrix cut into blocks).
+
+A head h owns W_Q[h] (d_model, d_head) and W_O[h] (d_head, d_model); with grouped-query
+attention it shares W_K[g], W_V[g] with the other heads of its group, g = h // (n_heads // n_kv_heads).
+Its two circuits are rank-d_head d_model x d_model matrices:
+    QK[h] = W_Q[h] @ W_K[g].T        (which residual directions attend to which)
+    OV[h] = W_V[g] @ W_O[h]          (what an attended-to token writes back)
+They are never formed: both are A @ B.T with thin A, B (d_model, d_head), so their Frobenius
+norm comes from the d_head x d_head Gram matrices and their singular values from R_A @ R_B.T.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
+from scipy.spatial.distance import pdist, squareform
+from scipy.stats import spearmanr
+
+SLOTS = ("W_Q", "W_K", "W_V", "W_O")
+STATISTICS = {  # key -> label shown to users
+    "norm_Q": "‖W_Q‖ (Frobenius)", "norm_K": "‖W_K‖ (Frobenius, of its kv head)",
+    "norm_V": "‖W_V‖ (Frobenius, of its kv head)", "norm_O": "‖W_O‖ (Frobenius)",
+    "std_Q": "std of W_Q", "std_K": "std of W_K (its kv head)", "std_V": "std of W_V (its kv head)",
+    "std_O": "std of W_O",
+    "qk_norm": "‖W_Q W_Kᵀ‖ (QK circuit, Frobenius)", "ov_norm": "‖W_V W_O‖ (OV circuit, Frobenius)",
+    "qk_top": "top singular value of the QK circuit", "ov_top": "top singular value of the OV circuit",
+}
+
+
+@dataclass
+class LayerWeights:
+    """One layer's attention weights in the schema's shapes."""
+    W_Q: np.ndarray  # (n_heads, d_model, d_head)
+    W_K: np.ndarray  # (n_kv_heads, d_model, d_head)
+    W_V: np.ndarray  # (n_kv_heads, d_model, d_head)
+    W_O: np.ndarray  # (n_heads, d_head, d_model)
+
+    @property
+    def n_heads(self) -> int:
+        return self.W_Q.shape[0]
+
+    def kv(self) -> np.ndarray:
+        """(n_heads,) the key/value head each query head reads."""
+        return kv_index(self.W_Q.shape[0], self.W_K.shape[0])
+
+
+def kv_index(n_heads: int, n_kv_heads: int) -> np.ndarray:
+    """Grouped-query attention: head h uses kv head h // (n_heads // n_kv_heads); MHA is the identity."""
+    if n_heads % n_kv_heads:
+        raise ValueError(f"n_heads={n_heads} is not a multiple of n_kv_heads={n_kv_heads}")
+    return np.arange(n_heads) // (n_heads // n_kv_heads)
+
+
+def load_layer(weight: Callable[[str], np.ndarray], layer: int) -> LayerWeights:
+    """The four attention weights of a layer, read through a schema getter such as `model.weight`."""
+    return LayerWeights(*(weight(f"blocks.{layer}.attn.{s}") for s in SLOTS))
+
+
+def head_labels(n_heads: int, layer: int | None = None) -> list[str]:
+    """['H0', 'H1', ...] or, to tell layers apart, ['L3H0', 'L3H1', ...]."""
+    prefix = "" if layer is None else f"L{layer}"
+    return [f"{prefix}H{h}" for h in range(n_heads)]
+
+
+# ---- circuits ------------------------------------------------------------------------------
+def thin_product_norm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """||A_i @ B_i.T||_F for stacks A, B (n, d_model, d_head), via trace((A^T A)(B^T B))."""
+    A, B = A.astype(np.float64), B.astype(np.float64)
+    gram_a = np.einsum("nmi,nmj->nij", A, A)  # (n, d_head, d_head)
+    gram_b = np.einsum("nmi,nmj->nij", B, B)  # (n, d_head, d_head)
+    return np.sqrt(np.maximum(np.einsum("nij,nij->n", gram_a, gram_b), 0.0))  # both Grams are symmetric
+
+
+def thin_product_singular_values(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Singular values of A_i @ B_i.T (descending, d_head of them) for stacks (n, d_model, d_head).
+
+    A = Q_a R_a, B = Q_b R_b with orthonormal Q's, so A B^T = Q_a (R_a R_b^T) Q_b^T shares the
+    singular values of the small R_a R_b^T.
+    """
+    r_a = np.linalg.qr(A.astype(np.float64), mode="r")  # (n, d_head, d_head)
+    r_b = np.linalg.qr(B.astype(np.float64), mode="r")
+    return np.linalg.svd(r_a @ np.swapaxes(r_b, 1, 2), compute_uv=False)  # (n, d_head)
+
+
+def qk_parts(w: LayerWeights) -> tuple[np.ndarray, np.ndarray]:
+    """QK[h] = A[h] @ B[h].T with A = W_Q[h], B = W_K[kv(h)]: both (n_heads, d_model, d_head)."""
+    return w.W_Q, w.W_K[w.kv()]
+
+
+def ov_parts(w: LayerWeights) -> tuple[np.ndarray, np.ndarray]:
+    """OV[h] = A[h] @ B[h].T with A = W_V[kv(h)], B = W_O[h].T: both (n_heads, d_model, d_head)."""
+    return w.W_V[w.kv()], np.swapaxes(w.W_O, 1, 2)
+
+
+def layer_statistics(w: LayerWeights) -> dict[str, np.ndarray]:
+    """Every statistic of STATISTICS for each head of one layer: key -> (n_heads,)."""
+    kv = w.kv()
+    per_head = {"Q": w.W_Q, "K": w.W_K[kv], "V": w.W_V[kv], "O": w.W_O}  # K, V: the kv head each head reads
+    out = {}
+    for s, arr in per_head.items():
+        flat = arr.reshape(arr.shape[0], -1).astype(np.float64)  # (n_heads, d_model*d_head)
+        out[f"norm_{s}"] = np.linalg.norm(flat, axis=1)
+        out[f"std_{s}"] = flat.std(axis=1)
+    out["qk_norm"] = thin_product_norm(*qk_parts(w))
+    out["ov_norm"] = thin_product_norm(*ov_parts(w))
+    out["qk_top"] = thin_product_singular_values(*qk_parts(w))[:, 0]
+    out["ov_top"] = thin_product_singular_values(*ov_parts(w))[:, 0]
+    return out
+
+
+def model_statistics(weight: Callable[[str], np.ndarray], n_layers: int) -> dict[str, np.ndarray]:
+    """Every statistic for every head: key -> (n_layers, n_heads). Reads one layer at a time."""
+    per_layer = [layer_statistics(load_layer(weight, l)) for l in range(n_layers)]
+    return {k: np.stack([s[k] for s in per_layer]) for k in STATISTICS}
+
+
+# ---- per-head features for clustering ------------------------------------------------------
+FEATURES = {  # key -> label shown to users
+    "weights": "W_Q, W_K, W_V, W_O of the head, flattened and standardised",
+    "W_Q": "W_Q only", "W_K": "W_K only (shared within a kv group)", "W_V": "W_V only (shared within a kv group)",
+    "W_O": "W_O only",
+    "spectra": "QK and OV circuit singular-value profiles",
+    "qk_spectrum": "QK circuit singular-value profile", "ov_spectrum": "OV circuit singular-value profile",
+}
+
+
+def head_features(w: LayerWeights, kind: str = "weights") -> np.ndarray:
+    """(n_heads, n_features): what belongs to each head, unstandardised (see `standardise`)."""
+    kv = w.kv()
+    blocks = {"W_Q": w.W_Q, "W_K": w.W_K[kv], "W_V": w.W_V[kv], "W_O": w.W_O}
+    n = w.n_heads
+    if kind == "weights":
+        return np.concatenate([blocks[s].reshape(n, -1) for s in SLOTS], axis=1)  # (n_heads, 4*d_model*d_head)
+    if kind in blocks:
+        return blocks[kind].reshape(n, -1)
+    spectra = {"qk_spectrum": lambda: thin_product_singular_values(*qk_parts(w)),
+               "ov_spectrum": lambda: thin_product_singular_values(*ov_parts(w))}
+    if kind == "spectra":
+        return np.concatenate([spectra["qk_spectrum"](), spectra["ov_spectrum"]()], axis=1)  # (n_heads, 2*d_head)
+    if kind in spectra:
+        return spectra[kind]()
+    raise ValueError(f"unknown feature {kind!r}; choose one of {list(FEATURES)}")
+
+
+def feature_size(kind: str, d_model: int, d_head: int) -> int:
+    """How many numbers `head_features` gives per head, to check memory before building them."""
+    return {"weights": 4 * d_model * d_head, "spectra": 2 * d_head, "qk_spectrum": d_head,
+            "ov_spectrum": d_head}.get(kind, d_model * d_head)
+
+
+FEATURE_BUDGET = 32_000_000  # numbers of features held at once for clustering (pdist copies them as float64)
+
+
+def affordable_feature(kind: str, n_heads: int, d_model: int, d_head: int) -> str:
+    """`kind`, or the small 'spectra' profiles when `kind` for n_heads heads would exceed FEATURE_BUDGET."""
+    return kind if n_heads * feature_size(kind, d_model, d_head) <= FEATURE_BUDGET else "spectra"
+
+
+def standardise(features: np.ndarray) -> np.ndarray:
+    """Each column to mean 0, std 1 across heads; a constant column becomes 0 (it tells heads nothing apart)."""
+    mean = features.mean(axis=0, dtype=np.float64)
+    std = features.std(axis=0, dtype=np.float64)
+    return ((features - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)  # float32: all-layer features are large
+
+
+# ---- Ward clustering of heads ----------------------------------------------------------------
+@dataclass
+class Clustering:
+    labels: list[str]  # one per head: 'H3', or 'L3H7' across layers
+    linkage: np.ndarray  # (n-1, 4) scipy's Ward linkage of the standardised features
+    nearest: np.ndarray  # (n,) Euclidean distance to the nearest other head, in that feature space
+    neighbour: np.ndarray  # (n,) index of that nearest head
+
+    def cut(self, k: int) -> np.ndarray:
+        """(n,) cluster ids 1..k: the tree cut into at most k clusters."""
+        return fcluster(self.linkage, t=k, criterion="maxclust")
+
+    def members(self, k: int) -> list[list[str]]:
+        """The heads of each cluster of `cut(k)`, cluster 1 first."""
+        ids = self.cut(k)
+        return [[self.labels[i] for i in np.flatnonzero(ids == c)] for c in sorted(set(ids))]
+
+
+def ward(features: np.ndarray, labels: list[str]) -> Clustering:
+    """Ward linkage of heads (rows of `features`, unstandardised); needs at least two heads."""
+    if len(features) < 2:
+        raise ValueError("clustering needs at least two heads")
+    dists = pdist(standardise(features))  # condensed (n*(n-1)/2,); Ward on it == Ward on the points
+    square = squareform(dists)
+    np.fill_diagonal(square, np.inf)
+    return Clustering(list(labels), linkage(dists, method="ward"), square.min(axis=1), square.argmin(axis=1))
+
+
+def cluster_layers(weight: Callable[[str], np.ndarray], layers: list[int], kind: str = "weights") -> Clustering:
+    """Ward clustering of every head of `layers`; heads are 'H3' within one layer, 'L3H7' across several."""
+    features, labels = [], []
+    for l in layers:  # one layer's weights in memory at a time
+        f = head_features(load_layer(weight, l), kind)  # (n_heads, n_features)
+        features.append(f)
+        labels += head_labels(len(f), None if len(layers) == 1 else l)
+    return ward(np.concatenate(features), labels)
+
+
+def dendrogram_links(c: Clustering, k: int, max_leaves: int = 200) -> tuple[list[dict], list[dict]]:
+    """(links, leaves) to draw: each link an (x, y)-(x2, y2) segment with the cluster it lies in
+    (0 above the cut), each leaf its x, label and cluster. Trees over `max_leaves` show the last merges only."""
+    n = len(c.labels)
+    truncate = "lastp" if n > max_leaves else None
+    tree = dendrogram(c.linkage, p=max_leaves, truncate_mode=truncate, labels=c.labels, no_plot=True)
+    ids = c.cut(k)
+    leaf_cluster = [int(ids[_a_member(c.linkage, node, n)]) for node in tree["leaves"]]
+    xs = 5.0 + 10.0 * np.arange(len(leaf_cluster))  # scipy's leaf positions
+    heights = np.sort(c.linkage[:, 2])
+    cut_height = np.inf if k <= 1 else (heights[-k] + heights[-k + 1]) / 2 if k < n else -np.inf
+    links = []
+    for ix, iy in zip(tree["icoord"], tree["dcoord"]):
+        inside = leaf_cluster[int(np.searchsorted(xs, ix[0] - 1e-6))] if iy[1] < cut_height else 0
+        links += [{"x": ix[j], "y": iy[j], "x2": ix[j + 1], "y2": iy[j + 1], "cluster": inside} for j in range(3)]
+    leaves = [{"x": x, "label": label, "cluster": cl} for x, label, cl in zip(xs, tree["ivl"], leaf_cluster)]
+    return links, leaves
+
+
+def _a_member(Z: np.ndarray, node: int, n: int) -> int:
+    """One original head under a tree node (nodes >= n are merges, row node - n of Z)."""
+    while node >= n:
+        node = int(Z[node - n, 0])
+    return node
+
+
+# ---- heatmap tiles -----------------------------------------------------------------------------
+def pool(matrix: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Block means of a 2-D matrix on a rows x cols grid; blocks are np.array_split's (larger ones first)."""
+    r_sizes = [len(part) for part in np.array_split(np.arange(matrix.shape[0]), rows)]
+    c_sizes = [len(part) for part in np.array_split(np.arange(matrix.shape[1]), cols)]
+    r_starts, c_starts = np.cumsum([0, *r_sizes[:-1]]), np.cumsum([0, *c_sizes[:-1]])
+    sums = np.add.reduceat(np.add.reduceat(matrix.astype(np.float64), r_starts, axis=0), c_starts, axis=1)
+    return sums / np.outer(r_sizes, c_sizes)
+
+
+def head_tiles(stack: np.ndarray, max_cells: int) -> np.ndarray:
+    """(n, a, b) per-head matrices -> (n, r, c) block means, n*r*c <= max_cells.
+
+    The short (d_head) axis gets sqrt(budget / 4) bins and the long (d_model) axis the rest, so
+    a tile keeps some resolution along both axes however lopsided the head's matrix is."""
+    n, a, b = stack.shape
+    per_head = max(1, max_cells // n)
+    short = max(1, min(min(a, b), int(np.sqrt(per_head / 4))))
+    long = max(1, min(max(a, b), per_head // short))
+    r, c = (long, short) if a >= b else (short, long)
+    return np.stack([pool(m, r, c) for m in stack])
+
+
+# ---- readings (markdown computed from the numbers) -------------------------------------------
+def statistics_reading(values: np.ndarray, label: str) -> str:
+    """Extremes, the most uneven layer, and the trend with depth of one statistic (n_layers, n_heads)."""
+    n_layers, n_heads = values.shape
+    hi, lo = np.unravel_index(values.argmax(), values.shape), np.unravel_index(values.argmin(), values.shape)
+    text = (f"**{label}**: largest at **L{hi[0]}H{hi[1]}** ({values[hi]:.3g}), smallest at "
+            f"**L{lo[0]}H{lo[1]}** ({values[lo]:.3g})")
+    text += f", a ratio of {values[hi] / values[lo]:.2f}×." if values[lo] > 0 else "."
+    means = values.mean(axis=1)  # (n_layers,)
+    spread = values.std(axis=1) / np.where(means != 0, np.abs(means), 1)
+    if n_heads > 1:
+        text += f" Heads differ most within layer {spread.argmax()} (std/mean {spread.max():.2f})."
+    if n_layers >= 3 and np.ptp(means) > 0:
+        rho = spearmanr(np.arange(n_layers), means).statistic
+        trend = "grows with depth" if rho > 0.5 else "shrinks with depth" if rho < -0.5 else "has no steady trend with depth"
+        peak = f", peaking in layer {means.argmax()}" if 0 < means.argmax() < n_layers - 1 else ""
+        text += (f" The layer mean {trend} (Spearman ρ = {rho:+.2f}): {means[0]:.3g} in layer 0, "
+                 f"{means[-1]:.3g} in layer {n_layers - 1}{peak}.")
+    return text
+
+
+def clustering_reading(c: Clustering, k: int, apart_ratio: float = 1.5) -> str:
+    """Which heads cluster together, the closest pair, and whether one head stands apart."""
+    groups = c.members(k)
+    listed = "; ".join(f"**{i + 1}** ({len(g)}): " + ", ".join(g[:8]) + ("…" if len(g) > 8 else "")
+                       for i, g in enumerate(groups))
+    text = f"Cut into {len(groups)} clusters: {listed}."
+    a = int(c.nearest.argmin())
+    text += f" The closest pair is **{c.labels[a]}** and **{c.labels[c.neighbour[a]]}** (distance {c.nearest[a]:.3g})."
+    far = int(c.nearest.argmax())
+    ratio = c.nearest[far] / max(float(np.median(c.nearest)), 1e-12)
+    if ratio >= apart_ratio:
+        text += (f" **{c.labels[far]}** stands apart: its nearest neighbour ({c.labels[c.neighbour[far]]}) is "
+                 f"{ratio:.1f}× farther than the median head's.")
+    else:
+        text += (f" No head stands far apart: the most isolated, {c.labels[far]}, is {ratio:.1f}× the median "
+                 f"nearest-neighbour distance.")
+    layers = [label.split("H")[0] for label in c.labels]
+    if all(l.startswith("L") for l in layers) and len(set(layers)) > 1:
+        shared = [g for g in groups if len(g) > 1]
+        pure = sum(len({label.split("H")[0] for label in g}) == 1 for g in shared)
+        if shared:
+            text += f" {pure} of the {len(shared)} clusters with several heads hold heads of a single layer."
+    return text

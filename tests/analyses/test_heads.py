@@ -1,0 +1,191 @@
+"""analyses.heads against independent oracles: explicit d_model x d_model circuits, numpy SVD,
+scipy/sklearn called directly, the raw fused GPT-2 tensor, and transformers' BERT weights."""
+import numpy as np
+import pytest
+from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+
+from analyses import heads
+from analyses.heads import LayerWeights
+
+N_HEADS, N_KV, D_MODEL, D_HEAD = 6, 2, 20, 4
+
+
+def gqa_layer(seed: int = 0) -> LayerWeights:
+    """Random GQA weights; each kv head has its own scale so a wrong head -> kv mapping shows."""
+    rng = np.random.default_rng(seed)
+    kv_scale = np.array([1.0, 3.0])[:, None, None]
+    return LayerWeights(rng.normal(size=(N_HEADS, D_MODEL, D_HEAD)).astype(np.float32),
+                        (rng.normal(size=(N_KV, D_MODEL, D_HEAD)) * kv_scale).astype(np.float32),
+                        (rng.normal(size=(N_KV, D_MODEL, D_HEAD)) * kv_scale[::-1]).astype(np.float32),
+                        rng.normal(size=(N_HEADS, D_HEAD, D_MODEL)).astype(np.float32))
+
+
+def explicit_circuits(w: LayerWeights):
+    """QK and OV of every head as full (d_model, d_model) matrices; kv heads repeated as transformers does."""
+    group = w.W_Q.shape[0] // w.W_K.shape[0]
+    K, V = np.repeat(w.W_K, group, axis=0), np.repeat(w.W_V, group, axis=0)  # (n_heads, d_model, d_head)
+    qk = [w.W_Q[h].astype(np.float64) @ K[h].T for h in range(len(K))]
+    ov = [V[h].astype(np.float64) @ w.W_O[h] for h in range(len(K))]
+    return qk, ov, K, V
+
+
+def test_kv_index_groups_consecutive_heads():
+    assert heads.kv_index(8, 2).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert heads.kv_index(4, 4).tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        heads.kv_index(6, 4)
+
+
+def test_every_statistic_matches_explicit_matrices():
+    w = gqa_layer()
+    qk, ov, K, V = explicit_circuits(w)
+    oracle = {"qk_norm": [np.linalg.norm(m, "fro") for m in qk], "ov_norm": [np.linalg.norm(m, "fro") for m in ov],
+              "qk_top": [np.linalg.svd(m, compute_uv=False)[0] for m in qk],
+              "ov_top": [np.linalg.svd(m, compute_uv=False)[0] for m in ov]}
+    for name, arr in (("Q", w.W_Q), ("K", K), ("V", V), ("O", w.W_O)):
+        oracle[f"norm_{name}"] = [np.linalg.norm(arr[h]) for h in range(N_HEADS)]
+        oracle[f"std_{name}"] = [np.std(arr[h].astype(np.float64)) for h in range(N_HEADS)]
+    got = heads.layer_statistics(w)
+    assert set(got) == set(oracle) == set(heads.STATISTICS)
+    for key in oracle:
+        np.testing.assert_allclose(got[key], oracle[key], rtol=1e-5, err_msg=key)
+
+
+@pytest.mark.parametrize("d_model, d_head", [(20, 4), (3, 5)])  # (3, 5): circuits of rank below d_head
+def test_circuit_singular_values_match_svd(d_model, d_head):
+    rng = np.random.default_rng(1)
+    A, B = rng.normal(size=(2, 3, d_model, d_head))
+    got = heads.thin_product_singular_values(A, B)
+    for i in range(3):
+        expected = np.linalg.svd(A[i] @ B[i].T, compute_uv=False)[:got.shape[1]]  # (d_model, d_model) formed
+        np.testing.assert_allclose(got[i], expected, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(heads.thin_product_norm(A, B), np.sqrt((got ** 2).sum(axis=1)), rtol=1e-8)
+
+
+def independent_features(w: LayerWeights, kind: str) -> np.ndarray:
+    """Head h's feature written out by hand, kv head h // group."""
+    group = N_HEADS // N_KV
+    rows = []
+    for h in range(N_HEADS):
+        parts = {"W_Q": w.W_Q[h].ravel(), "W_K": w.W_K[h // group].ravel(), "W_V": w.W_V[h // group].ravel(),
+                 "W_O": w.W_O[h].ravel()}
+        rows.append(np.concatenate(list(parts.values())) if kind == "weights" else parts[kind])
+    return np.array(rows)
+
+
+@pytest.mark.parametrize("kind", ["weights", "W_Q", "W_K", "W_O"])
+def test_ward_linkage_matches_scipy_on_independent_features(kind):
+    w = gqa_layer(2)
+    x = StandardScaler().fit_transform(independent_features(w, kind).astype(np.float64))
+    c = heads.ward(heads.head_features(w, kind), heads.head_labels(N_HEADS))
+    np.testing.assert_allclose(c.linkage, linkage(x, method="ward"), rtol=1e-4, atol=1e-4)
+    for k in (2, 3):
+        assert c.cut(k).tolist() == fcluster(linkage(x, method="ward"), k, "maxclust").tolist()
+    dist, _ = NearestNeighbors(n_neighbors=2).fit(x).kneighbors(x)
+    np.testing.assert_allclose(c.nearest, dist[:, 1], rtol=1e-4)
+    # heads sharing a kv head tie at distance 0, so check the neighbour by its distance, not its index
+    assert all(c.neighbour != np.arange(N_HEADS))
+    np.testing.assert_allclose(np.linalg.norm(x - x[c.neighbour], axis=1), dist[:, 1], rtol=1e-4, atol=1e-6)
+
+
+def test_spectra_features_are_the_circuits_singular_values():
+    w = gqa_layer(3)
+    qk, ov, _, _ = explicit_circuits(w)
+    expected = [np.concatenate([np.linalg.svd(a, compute_uv=False)[:D_HEAD], np.linalg.svd(b, compute_uv=False)[:D_HEAD]])
+                for a, b in zip(qk, ov)]
+    np.testing.assert_allclose(heads.head_features(w, "spectra"), expected, rtol=1e-5, atol=1e-8)
+
+
+def test_cluster_layers_spans_layers_with_labels():
+    layers = {l: gqa_layer(10 + l) for l in range(3)}
+    weight = lambda name: getattr(layers[int(name.split(".")[1])], name.split(".")[-1])
+    c = heads.cluster_layers(weight, [0, 1, 2], "W_Q")
+    assert c.labels[:2] == ["L0H0", "L0H1"] and c.labels[-1] == "L2H5"
+    x = StandardScaler().fit_transform(np.concatenate([layers[l].W_Q.reshape(N_HEADS, -1) for l in range(3)]))
+    np.testing.assert_allclose(c.linkage, linkage(x, "ward"), rtol=1e-4, atol=1e-4)
+    assert heads.cluster_layers(weight, [1], "W_Q").labels[0] == "H0"
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_dendrogram_links_colour_each_cluster(k):
+    rng = np.random.default_rng(4)
+    features = np.concatenate([rng.normal(loc=5 * i, size=(4, 3)) for i in range(3)])  # three clear groups
+    c = heads.ward(features, [f"H{i}" for i in range(12)])
+    links, leaves = heads.dendrogram_links(c, k)
+    assert [leaf["label"] for leaf in leaves] == dendrogram(c.linkage, labels=c.labels, no_plot=True)["ivl"]
+    ids = dict(zip(c.labels, c.cut(k)))
+    assert all(leaf["cluster"] == ids[leaf["label"]] for leaf in leaves)
+    assert sum(link["cluster"] == 0 for link in links) == 3 * (k - 1)  # the k-1 merges above the cut
+    for link in links:
+        if link["cluster"]:  # every leaf under a coloured link belongs to its cluster
+            lo, hi = sorted((link["x"], link["x2"]))
+            assert {leaf["cluster"] for leaf in leaves if lo - 1e-9 <= leaf["x"] <= hi} <= {link["cluster"]}
+
+
+def test_dendrogram_truncates_large_trees():
+    c = heads.ward(np.random.default_rng(5).normal(size=(30, 4)), [f"H{i}" for i in range(30)])
+    links, leaves = heads.dendrogram_links(c, 4, max_leaves=10)
+    assert len(leaves) == 10 and len(links) == 3 * 9
+    assert sorted({leaf["cluster"] for leaf in leaves}) == [1, 2, 3, 4]
+
+
+def test_pool_is_block_mean_and_tiles_fit_the_budget():
+    m = np.arange(24 * 8, dtype=np.float64).reshape(24, 8) ** 1.5
+    np.testing.assert_allclose(heads.pool(m, 6, 4), m.reshape(6, 4, 4, 2).mean(axis=(1, 3)))
+    uneven = np.random.default_rng(6).normal(size=(25, 7))
+    by_hand = [[block.mean() for block in np.array_split(band, 3, axis=1)] for band in np.array_split(uneven, 4)]
+    np.testing.assert_allclose(heads.pool(uneven, 4, 3), by_hand)
+    for shape in [(12, 768, 64), (12, 64, 768), (32, 4096, 128), (2, 32, 16), (64, 8, 8)]:
+        tiles = heads.head_tiles(np.zeros(shape, np.float32), 4999)
+        assert tiles.size <= 4999 and tiles.shape[0] == shape[0], shape
+        assert (tiles.shape[1] >= tiles.shape[2]) == (shape[1] >= shape[2])  # orientation kept
+
+
+def test_readings_name_the_extremes_and_the_trend():
+    values = np.array([[1.0, 2.0], [3.0, 9.0], [5.0, 10.0]])
+    text = heads.statistics_reading(values, "‖W‖")
+    assert "largest at **L2H1** (10)" in text and "smallest at **L0H0** (1)" in text
+    assert "grows with depth" in text and "Spearman ρ = +1.00" in text
+    features = np.array([[0.0], [0.1], [0.2], [10.0]])
+    text = heads.clustering_reading(heads.ward(features, ["H0", "H1", "H2", "H3"]), 2)
+    assert "**H3** stands apart" in text and "**1** (3): H0, H1, H2" in text
+
+
+def test_schema_heads_are_output_axis_columns_of_gpt2_c_attn(tmp_path):
+    """GPT-2 small's attention shapes: head h of Q is columns [h*64:(h+1)*64] of the Q block of
+    c_attn cut along the OUTPUT axis (the notebook cut the input axis, then took 192-column 'heads')."""
+    from tests.adapters.harness import build
+    _, model = build("gpt2", tmp_path, n_embd=768, n_head=12, n_layer=1, vocab_size=50, n_positions=16)
+    raw = model.raw("transformer.h.0.attn.c_attn.weight")  # Conv1D (d_model in, 3*d_model out)
+    assert raw.shape == (768, 2304)
+    w = heads.load_layer(model.weight, 0)
+    for h in range(12):
+        cols = slice(h * 64, (h + 1) * 64)
+        np.testing.assert_array_equal(w.W_Q[h], raw[:, cols])
+        np.testing.assert_array_equal(w.W_K[h], raw[:, 768:1536][:, cols])
+        np.testing.assert_array_equal(w.W_V[h], raw[:, 1536:][:, cols])
+        np.testing.assert_array_equal(heads.head_features(w, "W_Q")[h], raw[:, cols].ravel())
+    notebook_head_1 = raw[:, 192:384]  # the notebook's "head 1": query columns of heads 3, 4 and 5
+    np.testing.assert_array_equal(notebook_head_1, np.concatenate([w.W_Q[3], w.W_Q[4], w.W_Q[5]], axis=1))
+    qk = raw[:, 64:128].astype(np.float64) @ raw[:, 768 + 64:768 + 128].T  # head 1's QK, from raw columns
+    np.testing.assert_allclose(heads.layer_statistics(w)["qk_norm"][1], np.linalg.norm(qk), rtol=1e-5)
+
+
+def test_minilm_heads_are_bert_query_rows(minilm_dir):
+    from transformers import BertModel
+    from adapters import open_model
+    model = open_model(minilm_dir)
+    bert = BertModel.from_pretrained(minilm_dir)
+    d = model.cfg.d_head  # 32
+    for layer, h in ((0, 0), (3, 7), (5, 11)):
+        w = heads.load_layer(model.weight, layer)
+        attn = bert.encoder.layer[layer].attention
+        query = attn.self.query.weight.detach().numpy()  # Linear (out = heads*d_head, in = d_model)
+        key = attn.self.key.weight.detach().numpy()
+        dense = attn.output.dense.weight.detach().numpy()  # (d_model out, heads*d_head in)
+        np.testing.assert_array_equal(w.W_Q[h], query[h * d:(h + 1) * d].T)
+        np.testing.assert_array_equal(w.W_O[h], dense[:, h * d:(h + 1) * d].T)
+        qk = query[h * d:(h + 1) * d].T.astype(np.float64) @ key[h * d:(h + 1) * d]  # (d_model, d_model)
+        np.testing.assert_allclose(heads.layer_statistics(w)["qk_norm"][h], np.linalg.norm(qk), rtol=1e-5)
