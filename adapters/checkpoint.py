@@ -7,6 +7,7 @@ file's size), and converted to float32.
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -17,8 +18,12 @@ import numpy as np
 
 from .errors import LoadError
 
-MAX_HEADER_BYTES = 100 * 1024 * 1024  # the Hub's viewer stops at 25 MB; real headers are < 5 MB
+# The safetensors library itself refuses headers over 100 MB; real ones are under 5 MB (a header
+# entry is ~100 bytes, so 25 MB already holds more than MAX_TENSORS). Parsing JSON costs several
+# times its size in Python objects, so the bound is kept well below the library's.
+MAX_HEADER_BYTES = 25 * 1024 * 1024
 MAX_TENSORS = 200_000
+MAX_DIMS = 32  # numpy stops at 64; no real tensor has more than a handful
 MAX_ELEMENTS = 2**40  # no real tensor is this large; it guards products that overflow int64
 
 
@@ -56,11 +61,14 @@ def to_float32(bits: np.ndarray, dtype: str) -> np.ndarray:
     if dtype == "BF16":
         # bf16 is the top half of a float32: shift the 16 bits up and reinterpret.
         return (bits.astype(np.uint32) << 16).view(np.float32)
+    if dtype == "BOOL":  # any non-zero byte is True, as torch and numpy read it
+        return (bits != 0).astype(np.float32)
     if dtype in _FP8:
         if dtype not in _fp8_tables:
             _fp8_tables[dtype] = _fp8_table(*_FP8[dtype])
         return _fp8_tables[dtype][bits]
-    return bits.astype(np.float32, copy=False)
+    with np.errstate(over="ignore"):  # F64 / I64 beyond float32's range become +-inf, as in torch
+        return bits.astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)
@@ -94,65 +102,78 @@ def read_header(path: str) -> tuple[dict[str, TensorEntry], dict[str, str]]:
         with open(path, "rb") as f:
             head = f.read(8)
             if len(head) < 8:
-                raise LoadError(f"{name} is empty or shorter than a safetensors header ({size} bytes).")
-            if head[:1] == b"\x80" or head[:2] == b"PK":  # pickle protocol byte / zip of torch.save
-                raise LoadError(f"{name} is a pickle / torch.save file, not safetensors. "
-                                "Convert it to .safetensors, or open the folder so the safe .bin loader is used.")
+                raise LoadError(f"{name} is empty or shorter than a safetensors header ({size} bytes). "
+                                "Check that the file was saved or copied completely.")
             (n,) = struct.unpack("<Q", head)
-            if n > MAX_HEADER_BYTES:
-                raise LoadError(f"{name}: the header claims {n:,} bytes (limit {MAX_HEADER_BYTES:,}); "
-                                "this is not a valid safetensors file.")
-            if 8 + n > size:
-                raise LoadError(f"{name} is truncated: its header needs {8 + n:,} bytes, the file has {size:,}.")
+            if n > MAX_HEADER_BYTES or 8 + n > size:
+                raise _bad_length(name, head, n, size)
             raw = f.read(n)
     except OSError as e:
         raise LoadError(f"Cannot read {path}: {e.strerror or e}.") from e
     try:
         header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: also ints of 4300+ digits
         raise LoadError(f"{name}: the header is not valid JSON, so this is not a safetensors file "
-                        "(or it is corrupt).") from e
+                        "(or it is corrupt). Re-download or re-save it.") from e
     if not isinstance(header, dict):
         raise LoadError(f"{name}: the header is not a JSON object; not a safetensors file.")
     meta = header.pop("__metadata__", None) or {}
     if not isinstance(meta, dict):
-        raise LoadError(f"{name}: __metadata__ must be a JSON object.")
+        raise LoadError(f"{name}: __metadata__ must be a JSON object; the file is corrupt.")
     if len(header) > MAX_TENSORS:
-        raise LoadError(f"{name} lists {len(header):,} tensors (limit {MAX_TENSORS:,}).")
+        raise LoadError(f"{name} lists {len(header):,} tensors (limit {MAX_TENSORS:,}); "
+                        "this is not a checkpoint this app can open.")
     data_start, data_len = 8 + n, size - 8 - n
     entries = {key: _entry(name, key, info, path, data_start, data_len) for key, info in header.items()}
     _check_no_overlap(name, entries.values())
     return entries, {str(k): str(v) for k, v in meta.items()}
 
 
+def _bad_length(name: str, head: bytes, n: int, size: int) -> LoadError:
+    """Why the first 8 bytes are not a usable header length, said for people."""
+    if n > MAX_HEADER_BYTES:
+        # Only now look for other formats: a real header length this large cannot be one of them.
+        if head[:1] == b"\x80" or head[:4] == b"PK\x03\x04":  # pickle protocol byte / zip of torch.save
+            return LoadError(f"{name} is a pickle / torch.save file, not safetensors. Convert it to "
+                             ".safetensors, or open it as a .bin file (or a folder holding pytorch_model.bin) "
+                             "so the safe loader is used.")
+        return LoadError(f"{name} is not a safetensors file: its first 8 bytes give a header of {n:,} bytes "
+                         f"(limit {MAX_HEADER_BYTES:,}). Give a .safetensors file or a folder holding one.")
+    return LoadError(f"{name} is truncated: its header needs {8 + n:,} bytes, the file has {size:,}. "
+                     "Re-download or re-copy it.")
+
+
 def _entry(fname: str, key: str, info, path: str, data_start: int, data_len: int) -> TensorEntry:
-    where = f"{fname}, tensor {key!r}"
+    where = f"{fname}, tensor {key[:100]!r}"
     if not isinstance(info, dict):
         raise LoadError(f"{where}: entry is not an object.")
     dtype, shape, offsets = info.get("dtype"), info.get("shape"), info.get("data_offsets")
-    if dtype not in DTYPES:
-        raise LoadError(f"{where}: unsupported dtype {dtype!r} (supported: {', '.join(DTYPES)}).")
-    if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)):
-        raise LoadError(f"{where}: shape {shape!r} is not a list of non-negative integers.")
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise LoadError(f"{where}: unsupported dtype {str(dtype)[:40]!r} (supported: {', '.join(DTYPES)}). "
+                        "Convert the checkpoint to one of these (e.g. with torch, to float16).")
+    if not (isinstance(shape, list) and len(shape) <= MAX_DIMS and all(type(d) is int and d >= 0 for d in shape)):
+        raise LoadError(f"{where}: shape {str(shape)[:80]} is not a list of at most {MAX_DIMS} non-negative "
+                        "integers; the file is corrupt.")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
-        raise LoadError(f"{where}: data_offsets {offsets!r} is not a pair of integers.")
-    numel = 1
+        raise LoadError(f"{where}: data_offsets {str(offsets)[:80]} is not a pair of integers; the file is corrupt.")
+    numel, span = 1, 1
     for d in shape:  # Python ints do not overflow; check before trusting the product
-        numel *= d
-    if numel > MAX_ELEMENTS:
-        raise LoadError(f"{where}: shape {shape} has {numel:,} elements, which no real tensor has.")
+        numel, span = numel * d, span * max(d, 1)
+    if span > MAX_ELEMENTS:  # with a zero dim numel is 0, but numpy still refuses the other dims' product
+        raise LoadError(f"{where}: shape {str(shape)[:80]} is larger than any real tensor; the file is corrupt.")
     begin, end = offsets
     if not 0 <= begin <= end <= data_len:
         raise LoadError(f"{where}: byte range {begin}..{end} lies outside the file's data "
-                        f"({data_len:,} bytes); the file is truncated or corrupt.")
+                        f"({data_len:,} bytes); the file is truncated or corrupt. Re-download it.")
     if end - begin != numel * DTYPES[dtype][0]:
-        raise LoadError(f"{where}: {end - begin:,} bytes do not hold shape {shape} of {dtype}.")
+        raise LoadError(f"{where}: {end - begin:,} bytes do not hold shape {shape} of {dtype}; "
+                        "the file is corrupt.")
     return TensorEntry(key, dtype, tuple(shape), path, data_start + begin, data_start + end)
 
 
 def _check_no_overlap(fname: str, entries) -> None:
     spans = sorted((e.start, e.end, e.name) for e in entries if e.end > e.start)
-    for (s0, e0, n0), (s1, _, n1) in zip(spans, spans[1:]):
+    for (_, e0, n0), (s1, _, n1) in itertools.pairwise(spans):
         if s1 < e0:
             raise LoadError(f"{fname}: tensors {n0!r} and {n1!r} overlap; the file is corrupt.")
 
@@ -168,7 +189,7 @@ class Checkpoint:
             entries, meta = read_header(path)
             dup = self.entries.keys() & entries.keys()
             if dup:
-                raise LoadError(f"Tensor {sorted(dup)[0]!r} appears in more than one shard.")
+                raise LoadError(f"Tensor {min(dup)!r} appears in more than one shard; the shard index is wrong.")
             self.entries.update(entries)
             self.metadata.update(meta)
 
@@ -178,18 +199,68 @@ class Checkpoint:
     def read(self, name: str) -> np.ndarray:
         """One tensor as float32, read from its byte range only."""
         e = self.entries[name]
-        itemsize, np_dtype = DTYPES[e.dtype]
-        bits = np.empty(e.numel, dtype=np_dtype)
-        with open(e.path, "rb") as f:
-            f.seek(e.start)
-            got = f.readinto(memoryview(bits).cast("B"))
+        bits = np.empty(e.numel, dtype=DTYPES[e.dtype][1])
+        try:
+            with open(e.path, "rb") as f:
+                f.seek(e.start)
+                got = f.readinto(memoryview(bits).cast("B"))
+        except OSError as err:
+            raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
+                            "Was the file moved or deleted? Open it again.") from err
         if got != e.nbytes:
-            raise LoadError(f"{os.path.basename(e.path)} ended while reading {name!r}; the file is truncated.")
+            raise LoadError(f"{os.path.basename(e.path)} ended while reading {name!r}; the file was truncated "
+                            "after it was opened. Open it again.")
         return to_float32(bits, e.dtype).reshape(e.shape)
+
+    def iter_chunks(self, name: str, chunk_elems: int = 1 << 20):
+        """Yield one tensor's values, flat, as float32 chunks of at most `chunk_elems`.
+
+        The byte range is read piece by piece into one buffer reused for every chunk, so memory
+        stays at one chunk whatever the tensor's size; each yielded array is overwritten by the
+        next, so copy it to keep it. Example: `sum(c.sum() for c in ckpt.iter_chunks("wte.weight"))`.
+        """
+        e = self.entries[name]
+        itemsize, np_dtype = DTYPES[e.dtype]
+        size = max(1, min(int(chunk_elems), e.numel))
+        out = np.empty(size, dtype=np.float32)
+        bits = out if e.dtype == "F32" else np.empty(size, dtype=np_dtype)
+        try:
+            with open(e.path, "rb", buffering=0) as f:
+                f.seek(e.start)
+                for first in range(0, e.numel, size):
+                    n = min(size, e.numel - first)
+                    view = memoryview(bits[:n]).cast("B")
+                    got = 0
+                    while got < n * itemsize and (step := f.readinto(view[got:])):
+                        got += step
+                    if got != n * itemsize:
+                        raise LoadError(f"{os.path.basename(e.path)} ended while reading {name!r}; the file "
+                                        "was truncated after it was opened. Open it again.")
+                    yield _decode_into(bits[:n], e.dtype, out[:n])
+        except OSError as err:
+            raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
+                            "Was the file moved or deleted? Open it again.") from err
+
+
+def _decode_into(bits: np.ndarray, dtype: str, out: np.ndarray) -> np.ndarray:
+    """`to_float32` into a preallocated float32 buffer; bf16 without a temporary of the chunk's size."""
+    if bits is out:
+        return out
+    if dtype == "BF16":
+        wide = out.view(np.uint32)
+        wide[...] = bits
+        wide <<= 16
+    else:  # rarer dtypes: one chunk-sized temporary, and exactly to_float32's rules
+        out[...] = to_float32(bits, dtype)
+    return out
 
 
 class TorchCheckpoint:
-    """A pickle-format checkpoint opened with torch's safe loader only (weights_only=True)."""
+    """A pickle-format checkpoint opened with torch's safe loader only (weights_only=True).
+
+    weights_only=True unpickles nothing but tensors, containers and primitives: a pickle that
+    asks for any other callable (os.system, open, ...) is refused before it runs.
+    """
 
     def __init__(self, paths: list[str]):
         import torch  # only this fallback needs torch
@@ -198,17 +269,23 @@ class TorchCheckpoint:
         self.metadata: dict[str, str] = {}
         self._tensors: dict = {}
         for path in self.paths:
+            fname = os.path.basename(path)
             try:
                 state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
             except Exception as e:  # torch raises many types for refused or broken pickles
-                raise LoadError(f"{os.path.basename(path)} could not be loaded safely "
-                                f"(torch.load with weights_only=True refused it: {str(e).splitlines()[0][:200]}). "
-                                "Only plain tensor checkpoints are opened; use a .safetensors file.") from e
+                first = (str(e).splitlines() or [type(e).__name__])[0][:200]
+                raise LoadError(f"{fname} could not be loaded safely (torch.load with weights_only=True "
+                                f"refused it: {first}). Only plain tensor checkpoints are opened; "
+                                "convert it to .safetensors.") from e
+            if isinstance(state, dict):
+                state = next((state[k] for k in ("state_dict", "model") if isinstance(state.get(k), dict)), state)
             if not isinstance(state, dict):
-                raise LoadError(f"{os.path.basename(path)} does not hold a dict of tensors.")
-            state = state.get("state_dict", state) if isinstance(state.get("state_dict"), dict) else state
+                raise LoadError(f"{fname} does not hold a dict of tensors; save a state dict instead.")
             for key, t in state.items():
                 if isinstance(t, torch.Tensor):
+                    if _torch_dtype_name(t) is None:
+                        raise LoadError(f"{fname}, tensor {str(key)!r}: unsupported dtype {t.dtype} "
+                                        f"(supported: {', '.join(DTYPES)}).")
                     self._tensors[str(key)] = t
         self.entries = {k: TensorEntry(k, _torch_dtype_name(t), tuple(t.shape), "", 0,
                                        t.numel() * t.element_size()) for k, t in self._tensors.items()}
@@ -221,11 +298,15 @@ class TorchCheckpoint:
 
         t = self._tensors[name]
         if t.is_floating_point() and t.dtype != torch.float32:
-            t = t.float()
+            t = t.float()  # bf16 and fp8 have no numpy dtype
         return t.numpy().astype(np.float32, copy=True)
 
 
-def _torch_dtype_name(t) -> str:
-    return {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64", "int64": "I64",
-            "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "bool": "BOOL"}.get(
-        str(t.dtype).removeprefix("torch."), "F32")
+_TORCH_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64", "int64": "I64",
+                 "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "uint16": "U16",
+                 "uint32": "U32", "uint64": "U64", "bool": "BOOL",
+                 "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2"}
+
+
+def _torch_dtype_name(t) -> str | None:
+    return _TORCH_DTYPES.get(str(t.dtype).removeprefix("torch."))

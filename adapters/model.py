@@ -13,7 +13,7 @@ from .errors import LoadError
 from .family import Family
 from .sources import Located
 
-_CACHE_BYTES = 256 * 1024 * 1024  # recently read raw tensors kept (fused qkv is read once for Q, K, V)
+_CACHE_BYTES = 64 * 1024 * 1024  # recently read raw tensors kept (fused qkv is read once for Q, K, V)
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,22 @@ JSON, never code) and an identity string that changes when the files change, for
 """
 from __future__ import annotations
 
+import atexit
+import fnmatch
+import glob
+import hashlib
 import json
 import os
-import re
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 
 from .errors import LoadError
+from .policy import Policy, human_bytes, parse_hub_id
 
 SAFE_PATTERNS = ["config.json", "model.safetensors.index.json", "*.safetensors"]
 BIN_PATTERNS = ["config.json", "pytorch_model.bin.index.json", "pytorch_model*.bin"]
-# Hub ids: "name" or "owner/name", letters, digits, '-', '_', '.'; no '..', no leading/trailing '-' or '.'
-HUB_ID = re.compile(r"^(?!.*\.\.)(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # config.json files are a few kB
 
 
 @dataclass
@@ -46,10 +49,14 @@ def read_config(path: str) -> dict | None:
     if not os.path.isfile(path):
         return None
     try:
+        if os.path.getsize(path) > MAX_CONFIG_BYTES:
+            raise LoadError(f"{path} is larger than any real config.json ({MAX_CONFIG_BYTES:,} bytes).")
         with open(path, encoding="utf-8") as f:
             cfg = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise LoadError(f"{path} is not valid JSON: {e}.") from e
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as e:
+        if isinstance(e, LoadError):
+            raise
+        raise LoadError(f"{os.path.basename(path)} is not valid JSON ({str(e)[:200]}); fix or remove it.") from e
     if not isinstance(cfg, dict):
         raise LoadError(f"{path} does not hold a JSON object.")
     return cfg
@@ -65,12 +72,18 @@ def _weights_in_folder(folder: str) -> tuple[list[str], bool]:
                 with open(index, encoding="utf-8") as f:
                     weight_map = json.load(f)["weight_map"]
                 shards = sorted(set(weight_map.values()))
-            except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-                raise LoadError(f"{index} is not a valid shard index: {e}.") from e
+                if not all(isinstance(s, str) for s in shards):
+                    raise TypeError("shard names must be strings")
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
+                raise LoadError(f"{index_name} is not a valid shard index ({str(e)[:200]}); "
+                                "re-download the checkpoint.") from e
+            # A shard is a plain file name in this folder: never a path that leads out of it.
             paths = [os.path.join(folder, s) for s in shards]
-            missing = [s for s, p in zip(shards, paths) if not os.path.isfile(p) or "/" in s or ".." in s]
+            missing = [s for s, p in zip(shards, paths)
+                       if "/" in s or "\\" in s or ".." in s or not os.path.isfile(p)]
             if missing:
-                raise LoadError(f"{index} names shards that are not in the folder: {', '.join(missing[:3])}.")
+                raise LoadError(f"{index_name} names shards that are not in the folder: "
+                                f"{', '.join(m[:80] for m in missing[:3])}. Re-download the checkpoint.")
             return paths, is_torch
         if os.path.isfile(os.path.join(folder, single)):
             return [os.path.join(folder, single)], is_torch
@@ -82,7 +95,14 @@ def _weights_in_folder(folder: str) -> tuple[list[str], bool]:
 
 
 def from_path(path: str) -> Located:
-    """A local folder (Hugging Face layout) or a single weights file."""
+    """A local folder (Hugging Face layout) or a single weights file, resolved to its real path."""
+    try:
+        return _from_path(path)
+    except OSError as e:  # permissions, a file vanishing between checks
+        raise LoadError(f"Cannot read {path}: {e.strerror or e}.") from e
+
+
+def _from_path(path: str) -> Located:
     real = os.path.realpath(path)
     if os.path.isdir(real):
         files, is_torch = _weights_in_folder(real)
@@ -97,60 +117,80 @@ def from_path(path: str) -> Located:
     return Located([real], read_config(sibling), file_identity([real]), path, "file", is_torch)
 
 
-def from_upload(data, name: str = "upload.safetensors") -> Located:
-    """Uploaded bytes or a file-like object, spooled to an unlinked temp file in chunks.
+def from_upload(data, name: str = "upload.safetensors", max_bytes: int | None = None) -> Located:
+    """Uploaded bytes or a file-like object, spooled to a temp file in chunks.
 
     The upload is copied to disk a slice at a time (never a second full copy in memory), so
-    the caller can drop its bytes once the model is open; the open descriptor keeps the
-    unlinked file alive until the model is garbage-collected.
+    the caller can drop its bytes once the model is open; the temp file is removed when the
+    model that holds it is garbage-collected. Over `max_bytes`: refused before anything is parsed.
     """
-    view = _buffer_of(data)
-    tmp = tempfile.NamedTemporaryFile(prefix="weights-", suffix=".safetensors", delete=False)
+    name = os.path.basename(str(name)) or "upload.safetensors"
+    limit = Policy.from_env().max_model_bytes if max_bytes is None else max_bytes
+    size = _size_of(data)
+    if size is not None and size > limit:
+        raise _too_big(name, size, limit)
+    # Kept open past this function (the model's keepalive closes and removes it), so no `with`.
+    tmp = tempfile.NamedTemporaryFile(prefix="weights-", suffix=".upload", delete=False)  # noqa: SIM115
+    digest, written = hashlib.sha1(), 0
     try:
-        chunk = 16 * 1024 * 1024
-        if view is not None:
-            for i in range(0, len(view), chunk):
-                tmp.write(view[i:i + chunk])
-        else:
-            while block := data.read(chunk):
-                tmp.write(block)
+        for block in _chunks(data):
+            written += len(block)
+            if written > limit:
+                raise _too_big(name, written, limit, at_least=True)
+            digest.update(block)
+            tmp.write(block)
         tmp.flush()
-    except OSError as e:
+    except (OSError, TypeError, ValueError, BufferError) as e:
         tmp.close()
         os.unlink(tmp.name)
-        raise LoadError(f"Could not store the upload: {e}.") from e
-    identity = f"upload:{name}:{os.path.getsize(tmp.name)}:{_digest(tmp.name)}"
+        if isinstance(e, LoadError):
+            raise
+        raise LoadError(f"Could not store the upload {name}: {str(e)[:200]}. Try uploading it again.") from e
+    identity = f"upload:{name}:{written}:{digest.hexdigest()[:20]}"  # the whole content: same bytes, same id
     located = Located([tmp.name], None, identity, name, "upload",
                       is_torch=name.endswith((".bin", ".pt", ".pth")))
     located.keepalive.append(_Unlinker(tmp))
     return located
 
 
-def _buffer_of(data):
+def _too_big(name: str, size: int, limit: int, at_least: bool = False) -> LoadError:
+    return LoadError(f"{name} is {'at least ' if at_least else ''}{human_bytes(size)}; uploads up to "
+                     f"{human_bytes(limit)} are accepted (WEIGHTS_MAX_MODEL_BYTES). Upload a smaller checkpoint.")
+
+
+def _size_of(data) -> int | None:
     if isinstance(data, (bytes, bytearray, memoryview)):
-        return memoryview(data).cast("B")
-    if hasattr(data, "getbuffer"):  # BytesIO and Streamlit's UploadedFile: zero-copy view
-        return data.getbuffer().cast("B")
-    if hasattr(data, "read"):
-        return None
-    raise LoadError(f"Cannot read an upload of type {type(data).__name__}.")
+        return memoryview(data).nbytes
+    size = getattr(data, "size", None)  # Streamlit's UploadedFile
+    return size if isinstance(size, int) else None
 
 
-def _digest(path: str) -> str:
-    """A content hash of the upload's header (first MiB) and size: cheap and stable."""
-    import hashlib
-
-    with open(path, "rb") as f:
-        return hashlib.sha1(f.read(1 << 20)).hexdigest()[:16]
+def _chunks(data, chunk: int = 16 * 1024 * 1024):
+    """Slices of the upload: zero-copy views of a buffer, or reads of a stream."""
+    if isinstance(data, (bytes, bytearray, memoryview)) or hasattr(data, "getbuffer"):
+        # BytesIO and UploadedFile: a view of their buffer, released at once so they can be closed.
+        whole = data.getbuffer() if hasattr(data, "getbuffer") else memoryview(data)
+        with whole, whole.cast("B") as view:
+            for i in range(0, len(view), chunk):
+                yield view[i:i + chunk]
+    elif hasattr(data, "read"):
+        while block := data.read(chunk):
+            yield block
+    else:
+        raise LoadError(f"Cannot read an upload of type {type(data).__name__}; give bytes or a file.")
 
 
 class _Unlinker:
-    """Removes the spooled upload when the model that holds it goes away."""
+    """Removes the spooled upload when the model that holds it goes away, or at exit at the latest."""
 
     def __init__(self, tmp):
         self.tmp = tmp
+        _SPOOLED.add(self)
 
     def __del__(self):
+        self.remove()
+
+    def remove(self) -> None:
         try:
             self.tmp.close()
             os.unlink(self.tmp.name)
@@ -158,55 +198,114 @@ class _Unlinker:
             pass
 
 
-def parse_hub_id(source: str) -> tuple[str, str | None]:
-    """Split 'owner/name@revision' and check both against the Hub's rules."""
-    repo, _, revision = source.partition("@")
-    if not HUB_ID.match(repo):
-        raise LoadError(f"{source!r} is not a Hub model id (like 'gpt2' or 'EleutherAI/pythia-160m'), "
-                        "nor an existing file or folder.")
-    if revision and not REVISION.match(revision):
-        raise LoadError(f"{revision!r} is not a valid revision.")
-    return repo, revision or None
+_SPOOLED: weakref.WeakSet = weakref.WeakSet()  # uploads still on disk
 
 
-def from_hub(source: str) -> Located:
-    """Download config.json and the safetensors (else the .bin) of a Hub model into the HF cache."""
+@atexit.register
+def _remove_spooled() -> None:
+    """Objects alive at exit (caches, session state) are not reliably finalized: remove their files."""
+    for unlinker in list(_SPOOLED):
+        unlinker.remove()
+
+
+def hub_plan(info) -> tuple[list[str], int]:
+    """The files a Hub model's `model_info(files_metadata=True)` says we would download, and their bytes.
+
+    Top-level files only: config.json plus the safetensors weights (else the pickle .bin ones).
+    """
+    sizes = {}
+    for sib in getattr(info, "siblings", None) or []:
+        lfs = getattr(sib, "lfs", None)
+        size = sib.size if getattr(sib, "size", None) is not None else getattr(lfs, "size", None)
+        if "/" not in sib.rfilename:
+            sizes[sib.rfilename] = int(size or 0)
+    for patterns in (SAFE_PATTERNS, BIN_PATTERNS):
+        files = sorted(f for f in sizes if any(fnmatch.fnmatchcase(f, p) for p in patterns))
+        if any(f.endswith((".safetensors", ".bin")) for f in files):
+            return files, sum(sizes[f] for f in files)
+    return [], 0
+
+
+def check_hub_size(info, repo: str, policy: Policy) -> list[str]:
+    """Refuse a Hub model whose weights are over the limit, before downloading anything."""
+    files, total = hub_plan(info)
+    if not files:
+        raise LoadError(f"{repo} has no safetensors or pytorch_model.bin weights at its top level.")
+    policy.check_size(total, repo)
+    return files
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    return constants.is_offline_mode() if hasattr(constants, "is_offline_mode") else constants.HF_HUB_OFFLINE
+
+
+def from_hub(source: str, policy: Policy | None = None, info=None) -> Located:
+    """config.json and the safetensors (else the .bin) of a Hub model, via the local HF cache.
+
+    Online, the file sizes are read first (`model_info`, or `info` when given) and a model over
+    the policy's limit is refused before any download; offline, only the cache is used.
+    `locate` checks the size of what is on disk afterwards, in both cases.
+    """
+    policy = policy or Policy.from_env()
     repo, revision = parse_hub_id(source)
     try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import (GatedRepoError, LocalEntryNotFoundError,
-                                            RepositoryNotFoundError, RevisionNotFoundError)
+        from huggingface_hub import HfApi, snapshot_download
+        from huggingface_hub.errors import (
+            GatedRepoError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+            RevisionNotFoundError,
+        )
     except ImportError as e:
         raise LoadError("huggingface_hub is not installed, so Hub ids cannot be opened.") from e
     try:
-        folder = snapshot_download(repo, revision=revision, allow_patterns=SAFE_PATTERNS)
-        if not any(f.endswith(".safetensors") for f in os.listdir(folder)):
-            folder = snapshot_download(repo, revision=revision, allow_patterns=BIN_PATTERNS)
+        if info is None and not _hub_offline():
+            info = HfApi().model_info(repo, revision=revision, files_metadata=True)
+        if info is not None:
+            files = check_hub_size(info, repo, policy)
+            # Only the measured files, by name. The same revision name (not info.sha) keeps the cache's
+            # refs/main usable offline; if the branch moves in between, the size is checked again below.
+            folder = snapshot_download(repo, revision=revision, allow_patterns=[glob.escape(f) for f in files])
+        else:
+            folder = snapshot_download(repo, revision=revision, allow_patterns=SAFE_PATTERNS)
+            if not any(f.endswith(".safetensors") for f in os.listdir(folder)):
+                folder = snapshot_download(repo, revision=revision, allow_patterns=BIN_PATTERNS)
+    except LoadError:
+        raise
     except GatedRepoError as e:
         raise LoadError(f"{repo} is gated: accept its licence on the Hub and log in (HF_TOKEN).") from e
     except RepositoryNotFoundError as e:
-        raise LoadError(f"No model {repo!r} on the Hub (or it is private).") from e
+        raise LoadError(f"No model {repo!r} on the Hub (or it is private). Check the id.") from e
     except RevisionNotFoundError as e:
-        raise LoadError(f"{repo} has no revision {revision!r}.") from e
+        raise LoadError(f"{repo} has no revision {revision!r}. Check the branch, tag or commit.") from e
     except LocalEntryNotFoundError as e:
-        raise LoadError(f"{repo} is not in the local cache and the Hub cannot be reached "
-                        "(offline?). Connect once, or open a local folder.") from e
+        raise LoadError(f"{source} is not in the local Hugging Face cache and the Hub cannot be reached "
+                        "(offline?). Connect once to download it, or open a local folder.") from e
     except Exception as e:  # network errors come in many types
-        raise LoadError(f"Could not download {repo} from the Hub: {str(e).splitlines()[0][:200]}.") from e
+        raise LoadError(f"Could not download {repo} from the Hub: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}. "
+                        "Try again later.") from e
     files, is_torch = _weights_in_folder(folder)
     commit = os.path.basename(os.path.normpath(folder))  # snapshot folders are named by commit hash
     return Located(files, read_config(os.path.join(folder, "config.json")), f"hub:{repo}@{commit}",
                    source, "hub", is_torch)
 
 
-def locate(source) -> Located:
-    """Any source -> Located. Strings that exist on disk are paths; other strings are Hub ids."""
+def locate(source, policy: Policy | None = None) -> Located:
+    """Any source -> Located, within the policy (default: from the environment).
+
+    Strings are classified by the policy (paths only outside hosted mode); anything else is an
+    upload. The total size of the weight files is checked before any header is parsed.
+    """
+    policy = policy or Policy.from_env()
     if not isinstance(source, (str, os.PathLike)):
-        return from_upload(source, getattr(source, "name", "upload.safetensors"))
-    text = os.fspath(source).strip()
-    if not text:
-        raise LoadError("No model given.")
-    if os.path.exists(text) or text.startswith(("/", "./", "../", "~")) or text.endswith(
-            (".safetensors", ".bin")):
-        return from_path(os.path.expanduser(text))
-    return from_hub(text)
+        return from_upload(source, getattr(source, "name", None) or "upload.safetensors", policy.max_model_bytes)
+    kind, value = policy.classify(os.fspath(source))
+    located = from_path(value) if kind == "path" else from_hub(value, policy)
+    try:
+        total = sum(os.path.getsize(f) for f in located.files)
+    except OSError as e:
+        raise LoadError(f"Cannot read {located.display}: {e.strerror or e}.") from e
+    policy.check_size(total, located.display)
+    return located

