@@ -8,6 +8,7 @@ from analyses import compare
 from bundled import source_label
 from charts import compare as charts
 from ui.session import current_source, model_caption, open_source, require_model
+from ui.uploads import take_upload
 
 st.title("Compare checkpoints")
 model = require_model()
@@ -15,8 +16,10 @@ model_caption(model)
 
 other_text = st.text_input("Second checkpoint (B): a Hub id, folder or .safetensors path", key="compare_other",
                            placeholder="e.g. a fine-tune of the model above")
-other_upload = st.file_uploader("…or upload B (.safetensors)", type=["safetensors"], key="compare_upload")
-other_source = other_upload or other_text.strip() or None
+take_upload(st, "…or upload B (.safetensors)", "compare_upload", "compare_uploaded")
+if other_text.strip():
+    st.session_state.pop("compare_uploaded", None)  # a typed source replaces an earlier upload
+other_source = other_text.strip() or st.session_state.get("compare_uploaded")
 if other_source is None:
     st.info("Choose a second checkpoint to compare with the one in the sidebar (A): a fine-tune and its base, "
             "two training steps, or two seeds.")

@@ -1,18 +1,17 @@
 """The sidebar model picker shared by every page.
 
-Hosted (see ui/session.is_hosted) it offers Hub ids and uploads only. An upload is spooled to
-disk at once; then the uploader is replaced by a fresh one and Streamlit's copy of the bytes
-is deleted, so a large upload does not stay in the server's memory.
+Hosted (see ui/session.is_hosted) it offers Hub ids and uploads only. Uploads go through
+ui/uploads.take_upload, so a large upload does not stay in the server's memory.
 """
 from __future__ import annotations
 
 import streamlit as st
 
 from bundled import BUNDLED_NAME, minilm_path
+from ui.uploads import take_upload
 from ui.session import (
     HEADS_KEY,
     SOURCE_KEY,
-    accept_upload,
     current_source,
     display_name,
     is_hosted,
@@ -22,7 +21,6 @@ from ui.session import (
 SUGGESTED = ["gpt2", "EleutherAI/pythia-160m", "Qwen/Qwen2.5-0.5B", "facebook/opt-125m",
              "bert-base-uncased", "HuggingFaceTB/SmolLM2-135M"]
 OTHER_HUB, PATH, UPLOAD = "Another Hub id…", "A local folder or file…", "Upload a .safetensors file…"
-_UPLOADER_GEN = "picker_upload_gen"  # bumped to give the next run a fresh, empty uploader
 
 
 def model_picker() -> None:
@@ -46,7 +44,7 @@ def model_picker() -> None:
         text = st.sidebar.text_input("Folder or .safetensors path", key="picker_path")
         source = text.strip() or None
     else:
-        _upload_widget()
+        take_upload(st.sidebar, "Weights (.safetensors)", "picker_upload", SOURCE_KEY)
     if source is not None and source != st.session_state.get(SOURCE_KEY):
         st.session_state[SOURCE_KEY] = source
     heads = st.sidebar.number_input("Heads (only if the checkpoint does not say)", min_value=0, value=0,
@@ -55,29 +53,6 @@ def model_picker() -> None:
     st.sidebar.caption(f"Looking at: **{display_name(st.session_state.get(SOURCE_KEY))}**")
     if hosted:
         st.sidebar.caption("Hosted: Hub ids and uploads only, within a size limit.")
-
-
-def _upload_widget() -> None:
-    """A new upload becomes an UploadRef (spooled to disk); then its bytes are let go."""
-    gen = st.session_state.get(_UPLOADER_GEN, 0)
-    upload = st.sidebar.file_uploader("Weights (.safetensors)", type=["safetensors"], key=f"picker_upload_{gen}")
-    if upload is None:
-        return
-    st.session_state[SOURCE_KEY] = accept_upload(upload)  # a refusal is kept in the ref and shown by the page
-    st.session_state[_UPLOADER_GEN] = gen + 1  # the old uploader (and its UploadedFile) is not drawn again
-    _forget_upload_bytes(upload)
-    st.rerun()
-
-
-def _forget_upload_bytes(upload) -> None:
-    """Delete Streamlit's in-memory copy of an upload (what st.chat_input does for its files)."""
-    from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
-    from streamlit.runtime.scriptrunner import get_script_run_ctx
-
-    ctx = get_script_run_ctx()
-    file_id = getattr(upload, "file_id", None)
-    if ctx is not None and file_id and isinstance(ctx.uploaded_file_mgr, MemoryUploadedFileManager):
-        ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=file_id)
 
 
 def _choice_for(source, choices: list[str]) -> str:
