@@ -19,6 +19,7 @@ SECTIONS = {
         st.Page("pages/pca.py", title="PCA", icon="🧭"),
         st.Page("pages/layers.py", title="Across layers", icon="📈"),
         st.Page("pages/heads.py", title="Attention heads", icon="🎯"),
+        st.Page("pages/health.py", title="Tensor health", icon="🩹"),
     ],
     "Diagnostics": [
         st.Page("pages/spectral.py", title="Training quality (spectra)", icon="🩺"),

@@ -71,7 +71,7 @@ class Moments:
         k = c.size
         y = self._y[:k]
         y[...] = c  # the block in float64
-        with np.errstate(invalid="ignore"):  # inf + -inf; handled just below
+        with np.errstate(invalid="ignore", over="ignore"):  # inf + -inf, or float64 overflow: handled below
             total = float(np.add.reduce(y))
         if not math.isfinite(total):  # a NaN or Inf is in the block (float32 cannot overflow float64)
             finite = np.isfinite(c)
@@ -84,7 +84,10 @@ class Moments:
                 return
             y = self._y[:k]
             y[...] = c
-            total = float(np.add.reduce(y))
+            with np.errstate(over="ignore"):
+                total = float(np.add.reduce(y))
+            if not math.isfinite(total):  # only float64 input near 1e308 gets here
+                raise ValueError("values too large to sum in float64; scale the tensor first")
         mean = total / k
         y -= mean  # centred, float64
         y2 = np.multiply(y, y, out=self._y2[:k])

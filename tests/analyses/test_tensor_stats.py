@@ -82,3 +82,8 @@ def test_real_weights_of_the_bundled_model(minilm_dir):
             _check(stats, x, rtol=1e-8)
         else:
             assert stats.count == x.size
+
+
+def test_float64_overflow_is_an_error_not_a_wrong_number():
+    with pytest.raises(ValueError, match="too large"):
+        tensor_stats(np.array([1e308, 1e308, 1.0]))

@@ -1,0 +1,94 @@
+"""The 7B benchmark's code path on a scaled-down Llama-shaped checkpoint of a few MB."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.stats
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+import make_7b  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    out = str(tmp_path_factory.mktemp("llama_tiny"))
+    info = make_7b.make(out, scale=8, layers=2, shard_bytes=8 << 20)
+    assert len(info["files"]) > 1  # sharded, with an index, like the real one
+    return out
+
+
+def test_checkpoint_has_llama_shapes_and_index(tiny):
+    from adapters import open_model
+    model = open_model(tiny)
+    index = json.load(open(os.path.join(tiny, "model.safetensors.index.json")))
+    assert set(index["weight_map"]) == set(model.raw_names())
+    assert index["metadata"]["total_size"] == sum(e.nbytes for e in model.checkpoint.entries.values())
+    e = model.checkpoint.entries
+    assert e["model.layers.1.mlp.gate_proj.weight"].shape == (11008 // 8, 4096 // 8)
+    assert e["lm_head.weight"].shape == (32000 // 8, 4096 // 8) and e["lm_head.weight"].dtype == "BF16"
+    assert len(model.raw_names()) == 2 + 2 * 9 + 1
+
+
+def test_iter_chunks_reassembles_read(tiny):
+    from adapters import open_model
+    ckpt = open_model(tiny).checkpoint
+    name = "model.layers.0.mlp.down_proj.weight"
+    chunks = [c.copy() for c in ckpt.iter_chunks(name, 100_003)]
+    assert len(chunks) > 1 and all(c.dtype == np.float32 for c in chunks)
+    np.testing.assert_array_equal(np.concatenate(chunks), ckpt.read(name).ravel())
+    assert len({id(c.base if c.base is not None else c) for c in ckpt.iter_chunks(name, 100_003)}) == 1
+
+
+def test_scan_matches_numpy(tiny):
+    from adapters import open_model
+    from reporting.stats_scan import scan
+    model = open_model(tiny)
+    seen = []
+    stats = scan(model, progress=lambda done, total, name: seen.append((done, total)), chunk_elems=65_536)
+    assert [s.name for s in stats] == model.raw_names()
+    assert seen[-1] == (len(stats), len(stats))
+    for s in stats:
+        x = model.raw(s.name).astype(np.float64).ravel()
+        assert s.count == x.size and s.nan == s.inf == 0 and (s.min, s.max) == (x.min(), x.max())
+        assert s.mean == pytest.approx(x.mean(), abs=1e-12)
+        assert s.std == pytest.approx(x.std(), rel=1e-10)
+        assert s.skew == pytest.approx(scipy.stats.skew(x), rel=1e-7, abs=1e-10)
+        assert s.kurtosis == pytest.approx(scipy.stats.kurtosis(x), rel=1e-7, abs=1e-10)
+
+
+def test_scan_memory_stays_bounded(tiny):
+    """The scan's peak RSS grows by far less than a float64 copy of the model would need."""
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "scan_7b.py"), "--path", tiny,
+                          "--phase", "stats"], capture_output=True, text=True, check=True).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    float64_copy_mb = r["values"] * 8 / 2**20
+    assert r["values"] > 8_000_000
+    assert r["rss_mb"] - r["rss_before_mb"] < min(40, float64_copy_mb / 2), r
+
+
+def test_bench_script_runs_end_to_end(tiny):
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "scan_7b.py"), "--path", tiny, "--k", "8"],
+                         capture_output=True, text=True, check=True, timeout=300).stdout
+    assert "stats scan" in out and "cat:" in out and "exact Gram+eigvalsh" in out
+
+
+def test_iter_chunks_agrees_with_read_for_every_dtype(tmp_path):
+    from safetensors.numpy import save_file
+    from adapters.checkpoint import Checkpoint
+    rng = np.random.default_rng(0)
+    tensors = {"f16": rng.standard_normal((300, 7)).astype(np.float16), "f64": rng.standard_normal(1001),
+               "f32": rng.standard_normal((33, 3)).astype(np.float32), "i64": np.arange(999, dtype=np.int64),
+               "bool": np.array([True, False] * 50), "u8": np.arange(256, dtype=np.uint8),
+               "empty": np.zeros((0, 4), np.float32)}
+    path = str(tmp_path / "all.safetensors")
+    save_file(tensors, path)
+    ckpt = Checkpoint([path])
+    for name in tensors:
+        chunks = [c.copy() for c in ckpt.iter_chunks(name, 97)]
+        got = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        np.testing.assert_array_equal(got, ckpt.read(name).ravel(), err_msg=name)
