@@ -6,24 +6,24 @@ import streamlit as st
 
 from ui.picker import model_picker
 
-st.set_page_config(page_title="Transformer weight explorer", page_icon="🔬", layout="wide")
+st.set_page_config(page_title="Transformer weight explorer", page_icon=":material/biotech:", layout="wide")
 
 SECTIONS = {
     "Model": [
-        st.Page("pages/overview.py", title="Architecture", icon="🏗️", default=True),
-        st.Page("pages/positional.py", title="Positional embeddings", icon="📍"),
+        st.Page("pages/overview.py", title="Architecture", icon=":material/account_tree:", default=True),
+        st.Page("pages/positional.py", title="Positional embeddings", icon=":material/timeline:"),
     ],
     "Weights": [
-        st.Page("pages/distributions.py", title="Distributions", icon="📊"),
-        st.Page("pages/matrices.py", title="Matrix heatmaps", icon="🟥"),
-        st.Page("pages/pca.py", title="PCA", icon="🧭"),
-        st.Page("pages/layers.py", title="Across layers", icon="📈"),
-        st.Page("pages/heads.py", title="Attention heads", icon="🎯"),
-        st.Page("pages/health.py", title="Tensor health", icon="🩹"),
+        st.Page("pages/distributions.py", title="Distributions", icon=":material/bar_chart:"),
+        st.Page("pages/matrices.py", title="Matrix heatmaps", icon=":material/grid_on:"),
+        st.Page("pages/pca.py", title="PCA", icon=":material/scatter_plot:"),
+        st.Page("pages/layers.py", title="Across layers", icon=":material/show_chart:"),
+        st.Page("pages/heads.py", title="Attention heads", icon=":material/hub:"),
+        st.Page("pages/health.py", title="Tensor health", icon=":material/health_and_safety:"),
     ],
     "Diagnostics": [
-        st.Page("pages/spectral.py", title="Training quality (spectra)", icon="🩺"),
-        st.Page("pages/compare.py", title="Compare checkpoints", icon="⚖️"),
+        st.Page("pages/spectral.py", title="Training quality (spectra)", icon=":material/monitor_heart:"),
+        st.Page("pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
     ],
 }
 

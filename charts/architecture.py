@@ -12,12 +12,12 @@ def by_category(by_category: dict[str, int]) -> alt.Chart:
     total = sum(by_category.values()) or 1
     df = pd.DataFrame([{"category": CATEGORIES.get(k, k), "params": v, "share": v / total}
                        for k, v in sorted(by_category.items(), key=lambda kv: -kv[1])])
-    base = alt.Chart(df).encode(
+    base = alt.Chart(df, height=28 * len(df) + 20).encode(
         y=alt.Y("category:N", sort="-x", title=None),
         x=alt.X("params:Q", title="parameters"),
         tooltip=["category", alt.Tooltip("params:Q", format=","), alt.Tooltip("share:Q", format=".1%")])
     return (base.mark_bar() + base.mark_text(align="left", dx=3).encode(text=alt.Text("share:Q", format=".1%"))
-            ).properties(height=28 * len(df) + 20, title="Parameters by category (tied tensors once)")
+            ).properties(title="Parameters by category (tied tensors once)")
 
 
 def by_layer(rows: list[dict]) -> alt.Chart:

@@ -33,7 +33,8 @@ if summary.buffers:
 st.markdown(reading)
 
 left, right = st.columns(2)
-left.altair_chart(charts.by_category(summary.by_category), width="stretch")
+left.altair_chart(charts.by_category(summary.by_category), width="stretch",
+                  height=28 * len(summary.by_category) + 60)  # Streamlit would shrink the layered chart
 if summary.by_layer:
     right.altair_chart(charts.by_layer(summary.by_layer), width="stretch")
 
