@@ -13,6 +13,27 @@ NaN and ±Inf are counted and left out of the moments, min and max.
 
 The conventions are scipy's defaults: `std` is the population std (ddof=0, as np.std),
 `skew` is scipy.stats.skew(bias=True), `kurtosis` is scipy.stats.kurtosis(fisher=True, bias=True).
+
+`Moments(fast=True)` (the whole-model scan's choice) adds a float32 fast path for float32 chunks,
+2-3x faster (~0.6 vs ~1.7 ns a value on one core): when a chunk is all finite (its np.min and np.max are finite; NaN propagates
+through both), shifted power sums S_k = sum((x - c)^k), k = 1..4, are taken in float32 over
+blocks of FAST_BLOCK values as BLAS dot products (S_1 against a vector of ones) and added
+in float64, then turned into the chunk's central moments by exact float64 algebra and merged as
+above. The shift c is 0 when the chunk's head says |mean| is small next to the std (no
+subtraction pass at all), else the head's mean rounded to float32 (x - c is then exact for values
+within a factor 2 of c, so a large mean with a tiny spread loses nothing). A chunk falls back to
+the float64 path when the algebra would be ill-conditioned (the sums' mean offset |S_1/n| above
+std/4), when its spread max|x - c| is outside [2^-24, 2^24] (float32 over/underflow of the fourth
+powers), or when it holds NaN or Inf (the float64 path counts them). Its dot products are longer
+than BLOCK, so a caller should pin BLAS to one thread (threadpoolctl), as reporting.stats_scan does.
+
+Error bound of the fast path, verified against float64 numpy and scipy.stats (bias=True) in
+tests/analyses/test_tensor_stats.py on adversarial data (mean 1e4 with std 1e-2, Student t,
+lognormal, Cauchy, one spike in 1e5, bf16-quantised weights, 0/1 values):
+    |mean error| <= 1e-6 std        |std error| <= 1e-5 std
+    |skew error| <= 1e-5 (1 + |skew|)    |kurtosis error| <= 1e-5 (kurtosis + 3)
+(measured worst: 1e-7, 5e-7, 2e-6 and 3e-6 of those scales). Count, min, max and the NaN and Inf
+counts are exact on either path.
 """
 from __future__ import annotations
 
@@ -25,6 +46,12 @@ import numpy as np
 # under 10,000 because OpenBLAS splits a longer dot product over all its threads, which is 100x
 # slower on a busy machine; a caller that pins BLAS to one thread may pass a larger block.
 BLOCK = 8192
+# Values per float32 block of the fast path: 128 KB buffers stay in L2. The float32 dot products'
+# rounding error grows with the block (it is systematic on quantized data such as bf16): 32K values
+# measured 3x more accurate than 64K at the same speed, 16K ~20% slower (Python overhead per block).
+FAST_BLOCK = 32768
+FAST_MIN_SPREAD, FAST_MAX_SPREAD = 2.0 ** -24, 2.0 ** 24  # max |x - c| the float32 path accepts
+_HEAD = 4096  # values of a chunk's head that choose the fast path's shift
 
 
 @dataclass(frozen=True)
@@ -44,23 +71,43 @@ class TensorStats:
     dtype: str = ""
 
 
+_ONES = np.ones(0, np.float32)
+
+
+def _ones(k: int) -> np.ndarray:
+    """k float32 ones (a shared read-only array, grown once)."""
+    global _ONES
+    if _ONES.size < k:
+        ones = np.ones(max(k, FAST_BLOCK), np.float32)
+        ones.flags.writeable = False
+        _ONES = ones
+    return _ONES[:k]
+
+
 class Moments:
     """Streaming accumulator of count, mean, M2..M4 (sums of centred powers), min, max, NaN and Inf."""
 
-    __slots__ = ("n", "mean", "m2", "m3", "m4", "min", "max", "nan", "inf", "block", "_y", "_y2")
+    __slots__ = ("n", "mean", "m2", "m3", "m4", "min", "max", "nan", "inf", "block", "fast", "fast_chunks",
+                 "_y", "_y2", "_d", "_d2")
 
-    def __init__(self, block: int = BLOCK) -> None:
+    def __init__(self, block: int = BLOCK, fast: bool = False) -> None:
         self.n, self.mean, self.m2, self.m3, self.m4 = 0, 0.0, 0.0, 0.0, 0.0
         self.min, self.max = math.inf, -math.inf
         self.nan = self.inf = 0
         self.block = block
+        self.fast = fast  # float32 chunks may take the float32 shifted-power-sum path (see the module doc)
+        self.fast_chunks = 0  # chunks that took it (the rest took the float64 path)
         self._y = self._y2 = None  # float64 scratch blocks, allocated once per accumulator
+        self._d = self._d2 = None  # float32 scratch blocks of the fast path
 
     def add(self, x: np.ndarray) -> "Moments":
         """Fold in the values of `x` (any shape, any float dtype). Returns self."""
         x = np.ravel(x)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
+        if self.fast and x.dtype == np.float32 and x.size and self._add_fast(x):
+            self.fast_chunks += 1
+            return self
         if self._y is None:
             self._y, self._y2 = np.empty(self.block), np.empty(self.block)
         for start in range(0, x.size, self.block):
@@ -97,6 +144,56 @@ class Moments:
         self.min = min(self.min, float(c.min()))
         self.max = max(self.max, float(c.max()))
         self._merge(k, mean, m2, m3, m4)
+
+    def _add_fast(self, x: np.ndarray) -> bool:
+        """The float32 path for one chunk; False (nothing folded in) where the float64 path must run."""
+        n = x.size
+        if self.n:  # the shift from the values so far
+            mu, sd = self.mean, math.sqrt(self.m2 / self.n)
+        else:  # from the chunk's head; NaN or Inf there: the float64 path
+            head = x[:_HEAD].astype(np.float64)
+            mu, sd = float(head.mean()), float(head.std())
+            if not (math.isfinite(mu) and math.isfinite(sd)):
+                return False
+        c = 0.0 if abs(mu) * 16 <= sd else float(np.float32(mu))  # shift 0: no subtraction pass
+        c32 = np.float32(c)
+        fb = min(FAST_BLOCK, n)
+        if self._d is None or self._d.size < fb:
+            self._d, self._d2 = np.empty(fb, np.float32), np.empty(fb, np.float32)
+        lo, hi = math.inf, -math.inf
+        s1 = s2 = s3 = s4 = 0.0
+        dot, vmin, vmax = np.dot, np.minimum.reduce, np.maximum.reduce  # no wrapper: ~1 us a call saved
+        ones = _ones(fb)
+        for start in range(0, n, fb):  # each step's passes run over one L2-resident block
+            d = x[start:start + fb]
+            k = d.size
+            lo, hi = min(lo, float(vmin(d))), max(hi, float(vmax(d)))  # NaN propagates through both
+            if not (hi - c <= FAST_MAX_SPREAD and c - lo <= FAST_MAX_SPREAD):  # NaN, Inf or float32 overflow
+                return False
+            if c:
+                d = np.subtract(d, c32, out=self._d[:k])
+            d2 = np.square(d, out=self._d2[:k])  # np.square is ~2x faster than np.multiply(d, d)
+            s1 += float(dot(d, ones if k == fb else ones[:k]))  # a BLAS sum: np.add.reduce is ~2x slower
+            s2 += float(dot(d, d))
+            s3 += float(dot(d2, d))
+            s4 += float(dot(d2, d2))
+        if lo == hi:  # constant: its moments are exact zeros
+            self.min, self.max = min(self.min, lo), max(self.max, hi)
+            self._merge(n, lo, 0.0, 0.0, 0.0)
+            return True
+        if max(hi - c, c - lo) < FAST_MIN_SPREAD:  # fourth powers would underflow float32
+            return False
+        # shifted power sums -> central moments (exact algebra, float64)
+        dm = s1 / n  # mean - c
+        var = s2 / n - dm * dm
+        if not (var > 0 and 16 * dm * dm <= var and math.isfinite(s4)):  # ill-conditioned: float64 path
+            return False
+        m2 = n * var
+        m3 = s3 - 3 * dm * s2 + 2 * n * dm ** 3
+        m4 = s4 - 4 * dm * s3 + 6 * dm * dm * s2 - 3 * n * dm ** 4
+        self.min, self.max = min(self.min, lo), max(self.max, hi)
+        self._merge(n, c + dm, m2, m3, m4)
+        return True
 
     def _merge(self, nb: int, mean_b: float, m2b: float, m3b: float, m4b: float) -> None:
         """Pébay's pairwise update of (n, mean, M2, M3, M4) with another set's moments."""

@@ -55,10 +55,12 @@ def test_scan_matches_numpy(tiny):
     for s in stats:
         x = model.raw(s.name).astype(np.float64).ravel()
         assert s.count == x.size and s.nan == s.inf == 0 and (s.min, s.max) == (x.min(), x.max())
-        assert s.mean == pytest.approx(x.mean(), abs=1e-12)
-        assert s.std == pytest.approx(x.std(), rel=1e-10)
-        assert s.skew == pytest.approx(scipy.stats.skew(x), rel=1e-7, abs=1e-10)
-        assert s.kurtosis == pytest.approx(scipy.stats.kurtosis(x), rel=1e-7, abs=1e-10)
+        # the scan's float32 fast path, within the bound documented in analyses/tensor_stats.py
+        skew, kurt = scipy.stats.skew(x), scipy.stats.kurtosis(x)
+        assert abs(s.mean - x.mean()) <= 1e-6 * x.std()
+        assert s.std == pytest.approx(x.std(), rel=1e-5)
+        assert abs(s.skew - skew) <= 1e-5 * (1 + abs(skew))
+        assert abs(s.kurtosis - kurt) <= 1e-5 * (kurt + 3)
 
 
 def test_scan_memory_stays_bounded(tiny):
@@ -92,3 +94,15 @@ def test_iter_chunks_agrees_with_read_for_every_dtype(tmp_path):
         chunks = [c.copy() for c in ckpt.iter_chunks(name, 97)]
         got = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         np.testing.assert_array_equal(got, ckpt.read(name).ravel(), err_msg=name)
+
+
+def test_scan_in_worker_processes_equals_threads(tiny, monkeypatch):
+    """Large models are scanned by worker processes; the answer is the threads' one, in order."""
+    from adapters import open_model
+    from reporting import stats_scan
+    model = open_model(tiny)
+    threads = stats_scan.scan(model, chunk_elems=65_536)
+    monkeypatch.setattr(stats_scan, "PROCESS_MIN_BYTES", 0)
+    seen = []
+    procs = stats_scan.scan(model, progress=lambda done, total, name: seen.append(done), chunk_elems=65_536)
+    assert procs == threads and seen == list(range(1, len(threads) + 1))
