@@ -33,9 +33,22 @@ def markdown_inline(text: str) -> str:
     return "".join(f"<p>{p}</p>" for p in out.split("\n\n"))
 
 
-def render(title: str, subtitle: str, sections) -> str:
+def vega_bundle() -> str:
+    """vega, vega-lite and vega-embed as one script (vl_convert builds it: ~1.5 s, so the report caches it)."""
     import vl_convert
 
+    return vl_convert.javascript_bundle()
+
+
+def bundle_name() -> str:
+    """A file name for the bundle that changes with the vl_convert release that built it."""
+    from importlib.metadata import version
+
+    return f"vega-bundle-{version('vl-convert-python')}.js"
+
+
+def render(title: str, subtitle: str, sections, bundle: str | None = None) -> str:
+    """The page; each section's charts may be Altair charts or their specs (dicts, from the cache)."""
     parts, n = [], 0
     for s in sections:
         parts.append(f'<h2 id="{s.key}">{html.escape(s.title)}</h2>')
@@ -43,10 +56,10 @@ def render(title: str, subtitle: str, sections) -> str:
             parts.append(f'<div class="reading">{markdown_inline(s.reading)}</div>')
         for chart in s.charts:
             n += 1
-            spec = _json_in_script(chart.to_dict())
+            spec = _json_in_script(chart if isinstance(chart, dict) else chart.to_dict())
             parts.append(f'<div class="chart" id="chart{n}"></div>'
                          f'<script>vegaEmbed("#chart{n}", {spec}, {{"actions": false}});</script>')
-    bundle = vl_convert.javascript_bundle()
+    bundle = vega_bundle() if bundle is None else bundle
     if "</script" in bundle.lower():
         raise RuntimeError("the Vega bundle contains '</script'; it cannot be inlined as is")
     return PAGE.format(title=html.escape(title), subtitle=html.escape(subtitle), bundle=bundle,

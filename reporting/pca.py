@@ -25,10 +25,13 @@ def spectra(model, slot: str = QKV, samples: str = "rows", layers: list[int] | N
 
 def section(model) -> Section:
     title = "PCA of the attention input projections"
-    every = spectra(model)
-    if not every:
+    layers = slot_layers(model, QKV)
+    if not layers:
         return Section("pca", title, None, f"No layer has `{QKV}` (the attention heads are unknown).")
-    shown = spectra(model, layers=notebook_layers([r.layer for r in every]), with_scores=True)
+    # One decomposition per layer: the shown layers' (with scores) carry the same spectrum as the rest.
+    shown = spectra(model, layers=notebook_layers(layers), with_scores=True)
+    by_layer = {r.layer: r for r in shown}
+    every = [by_layer.get(l) or spectra(model, layers=[l])[0] for l in layers]
     data = {
         "slot": QKV, "samples": "rows", "standardised": True, "threshold": every[0].threshold,
         "layers": [{"layer": r.layer, "n_samples": r.n_samples, "n_features": r.n_features,
