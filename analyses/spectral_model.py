@@ -7,6 +7,7 @@ this module imports nothing from adapters; rows are plain dicts, ready for a cac
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import asdict
@@ -68,6 +69,12 @@ def run_parallel(tasks: Iterable[tuple[Callable, tuple]], total: int, progress: 
     return results
 
 
+def seed_for(name: str) -> int:
+    """The shuffled copy's seed, from the matrix's name: the page (one layer at a time) and the report
+    (the whole model) shuffle each matrix the same way, so they show the same baseline."""
+    return zlib.crc32(name.encode())
+
+
 def slot_names(model) -> list[tuple[int | None, str, str]]:
     """(layer, slot, schema name) of every matrix the slot-level table covers, embeddings first."""
     out = [(None, s, s) for s in GLOBAL_SLOTS[:2] if model.has(s)]
@@ -98,7 +105,7 @@ def diagnose_slots(model, with_shuffled: bool = True, progress: Progress = _quie
 
     `layers` limits it to those layer indices (None in it: the embeddings and unembedding)."""
     names = [n for n in slot_names(model) if layers is None or n[0] in layers]
-    tasks = ((_diagnose_big_enough, (slot_matrix(model, name), with_shuffled, i)) for i, (_, _, name) in enumerate(names))
+    tasks = ((_diagnose_big_enough, (slot_matrix(model, name), with_shuffled, seed_for(name))) for _, _, name in names)
     results = run_parallel(tasks, len(names), progress, "matrices")
     return [_row("slot", layer, slot, None, name, d) for (layer, slot, name), d in zip(names, results) if d]
 

@@ -38,6 +38,6 @@ def section(model) -> Section:
     found = summaries(model, QKV)
     if not found:
         return Section("layers", title, None, f"No layer has `{QKV}` (the attention heads are unknown).")
-    data = {"slot": QKV, "layers": [s.record() for s in found]}
+    data = [{"slot": QKV, **s.record()} for s in found]  # report.json: per layer {layer, slot, mean, std, min, max, ...}
     return Section("layers", title, data, reading(found, QKV),
                    [charts.stats_band(found, QKV), charts.box(found), charts.violin(found)])

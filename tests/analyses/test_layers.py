@@ -68,8 +68,8 @@ def test_trend_and_departure():
 def test_minilm_report_section(minilm_dir):
     model = open_model(minilm_dir)
     s = section(model)
-    assert s.key == "layers" and s.data["slot"] == "attn.W_QKV" and len(s.data["layers"]) == 6
-    for record in s.data["layers"]:
+    assert s.key == "layers" and len(s.data) == 6 and {r["slot"] for r in s.data} == {"attn.W_QKV"}
+    for record in s.data:
         w = matrix(model, f"blocks.{record['layer']}.attn.W_QKV").values.astype(np.float64)
         assert (record["mean"], record["std"], record["min"], record["max"]) == pytest.approx(
             (w.mean(), w.std(), w.min(), w.max()))
@@ -77,7 +77,7 @@ def test_minilm_report_section(minilm_dir):
         rv = record["row_variance"]
         assert (rv["q1"], rv["median"], rv["q3"]) == pytest.approx(tuple(q))
         assert len(rv["density"]) == len(rv["grid"]) == 64
-    stds = [r["std"] for r in s.data["layers"]]
+    stds = [r["std"] for r in s.data]
     assert f"**{min(stds):.4g}**" in s.reading and f"**{max(stds):.4g}**" in s.reading
     assert len(s.charts) == 3
     for chart in s.charts:
