@@ -1,9 +1,7 @@
 """The attention-heads page, driven by AppTest on the bundled MiniLM, tiny GPT-2, tiny GQA Llama, and a headless model."""
 import os
 
-import pytest
 
-from adapters import FAMILIES
 from tests.pages.apptest import errors, run_page
 from tests.pages.vega import charts
 
@@ -75,8 +73,6 @@ def test_tiny_gpt2(tmp_path):
 
 
 def test_llama_with_grouped_query_attention(tmp_path):
-    if "llama" not in FAMILIES:
-        pytest.skip("no llama adapter yet")
     from tests.adapters.harness import build
     build("llama", tmp_path, hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=8,
           num_key_value_heads=2, vocab_size=100, max_position_embeddings=64)
