@@ -3,8 +3,9 @@ import streamlit as st
 
 from analyses.layers import reading
 from charts import layers as charts
-from reporting.layers import matrix_slots, summaries
+from reporting.layers import summaries
 from ui.session import model_caption, require_model
+from ui.widgets import per_layer_matrix
 
 st.title("Across layers")
 model = require_model()
@@ -16,13 +17,8 @@ def _summaries(_model, identity, slot):
     return summaries(_model, slot)
 
 
-slots = matrix_slots(model)
-if not slots:
-    st.warning("This model has no per-layer weight matrices to analyse.")
-    st.stop()
 left, right = st.columns(2)
-slot = left.selectbox("Matrix", slots, key="layers_slot",
-                      help="W_QKV: the query, key and value projections side by side (GPT-2's c_attn)")
+slot = per_layer_matrix(model, left, "layers_slot")
 shape = right.radio("Per-row variance as", ["box plot", "violin", "both"], key="layers_shape", horizontal=True)
 
 found = _summaries(model, model.identity, slot)

@@ -4,9 +4,10 @@ import streamlit as st
 from adapters.views import matrix
 from analyses.pca import reading
 from charts import pca as charts
-from reporting.layers import matrix_slots, slot_layers
+from reporting.layers import slot_layers
 from reporting.pca import notebook_layers, spectra
 from ui.session import model_caption, require_model
+from ui.widgets import per_layer_matrix
 
 st.title("PCA per layer")
 model = require_model()
@@ -29,13 +30,8 @@ def _axes(_model, identity, slot, layer):
     return m.rows, m.cols
 
 
-slots = matrix_slots(model)
-if not slots:
-    st.warning("This model has no per-layer weight matrices to analyse.")
-    st.stop()
 left, right = st.columns(2)
-slot = left.selectbox("Matrix", slots, key="pca_slot",
-                      help="W_QKV: the query, key and value projections side by side (GPT-2's c_attn)")
+slot = per_layer_matrix(model, left, "pca_slot")
 layers = slot_layers(model, slot)
 rows_label, cols_label = _axes(model, model.identity, slot, layers[0])
 samples = right.radio("Samples (standardised over the other axis)", ["rows", "columns"], key="pca_samples",
