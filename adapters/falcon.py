@@ -13,7 +13,7 @@ import numpy as np
 from .config import ModelConfig
 from .family import Family
 from .registry import register
-from .transforms import heads_out, same, transpose
+from .transforms import fused_qkv, heads_out, same, transpose
 
 L = "h.{l}."
 QKV, QKV_B = L + "self_attention.query_key_value.weight", L + "self_attention.query_key_value.bias"
@@ -42,12 +42,7 @@ class Falcon(Family):
         "embed.W_E": ("word_embeddings.weight", same),
         "blocks.{l}.ln1.w": (L + "input_layernorm.weight", same),
         "blocks.{l}.ln1.b": (L + "input_layernorm.bias", same),
-        "blocks.{l}.attn.W_Q": (QKV, grouped(0)),
-        "blocks.{l}.attn.W_K": (QKV, grouped(1)),
-        "blocks.{l}.attn.W_V": (QKV, grouped(2)),
-        "blocks.{l}.attn.b_Q": (QKV_B, grouped(0)),
-        "blocks.{l}.attn.b_K": (QKV_B, grouped(1)),
-        "blocks.{l}.attn.b_V": (QKV_B, grouped(2)),
+        **fused_qkv(QKV, QKV_B, grouped),
         "blocks.{l}.attn.W_O": (L + "self_attention.dense.weight", heads_out),
         "blocks.{l}.attn.b_O": (L + "self_attention.dense.bias", same),
         "blocks.{l}.ln2.w": (L + "post_attention_layernorm.weight", same),  # sequential layout only

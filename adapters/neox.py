@@ -10,7 +10,7 @@ from __future__ import annotations
 from .config import ModelConfig
 from .family import Family
 from .registry import register
-from .transforms import heads_out, interleaved, same, transpose
+from .transforms import fused_qkv, heads_out, interleaved, same, transpose
 
 L = "layers.{l}."
 QKV, QKV_B = L + "attention.query_key_value.weight", L + "attention.query_key_value.bias"
@@ -26,12 +26,7 @@ class NeoX(Family):
         "embed.W_E": ("embed_in.weight", same),
         "blocks.{l}.ln1.w": (L + "input_layernorm.weight", same),
         "blocks.{l}.ln1.b": (L + "input_layernorm.bias", same),
-        "blocks.{l}.attn.W_Q": (QKV, interleaved(0)),
-        "blocks.{l}.attn.W_K": (QKV, interleaved(1)),
-        "blocks.{l}.attn.W_V": (QKV, interleaved(2)),
-        "blocks.{l}.attn.b_Q": (QKV_B, interleaved(0)),
-        "blocks.{l}.attn.b_K": (QKV_B, interleaved(1)),
-        "blocks.{l}.attn.b_V": (QKV_B, interleaved(2)),
+        **fused_qkv(QKV, QKV_B, interleaved),
         "blocks.{l}.attn.W_O": (L + "attention.dense.weight", heads_out),
         "blocks.{l}.attn.b_O": (L + "attention.dense.bias", same),
         "blocks.{l}.ln2.w": (L + "post_attention_layernorm.weight", same),

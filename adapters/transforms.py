@@ -93,3 +93,12 @@ def drop_rows(k: int) -> Transform:
         return w[k:]
     run.__name__ = f"drop_rows({k})"
     return run
+
+
+def fused_qkv(weight: str, bias: str, split: Callable[[int], Transform]) -> dict:
+    """The six schema rows of one fused q/k/v tensor and its bias, cut by `split(part)` (0 q, 1 k, 2 v)."""
+    rows = {}
+    for part, letter in enumerate("QKV"):
+        rows[f"blocks.{{l}}.attn.W_{letter}"] = (weight, split(part))
+        rows[f"blocks.{{l}}.attn.b_{letter}"] = (bias, split(part))
+    return rows
