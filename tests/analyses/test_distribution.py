@@ -94,3 +94,14 @@ def test_minilm_qkv_every_layer(minilm_dir):
     assert set(rows[0]) == {"layer", "slot", "mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue"}
     tails = max(rows, key=lambda r: r["kurtosis"])["layer"]
     assert f"heaviest in layer **{tails}**" in dist.layers_reading(rows)
+
+
+@pytest.mark.parametrize("n, scale, shift", [(50, 1.0, 0.0), (5000, 0.02, 0.3), (200_000, 0.05, -1.0)])
+def test_ks_normal_matches_scipy_kstest(n, scale, shift):
+    from analyses.distribution import ks_normal
+    rng = np.random.default_rng(n)
+    x = (rng.standard_t(5, size=n) * scale + shift).astype(np.float32)
+    mean, std = float(x.astype(np.float64).mean()), float(x.astype(np.float64).std())
+    ref = stats.kstest(x.astype(np.float64), "norm", args=(mean, std))
+    d, p = ks_normal(x, mean, std)
+    assert d == pytest.approx(ref.statistic, rel=1e-12) and p == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
