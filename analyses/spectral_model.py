@@ -75,6 +75,11 @@ def seed_for(name: str) -> int:
     return zlib.crc32(name.encode())
 
 
+def head_seed(layer: int) -> int:
+    """The seed of one layer's shuffled per-head copies (all heads of a layer are shuffled together)."""
+    return 1000 + layer
+
+
 def slot_names(model) -> list[tuple[int | None, str, str]]:
     """(layer, slot, schema name) of every matrix the slot-level table covers, embeddings first."""
     out = [(None, s, s) for s in GLOBAL_SLOTS[:2] if model.has(s)]
@@ -155,7 +160,7 @@ def _attn_weights(model, layer: int) -> dict[str, np.ndarray]:
 def _layer_heads(w: dict, n_heads: int, n_kv_heads: int | None, d_model: int, layer: int,
                  with_shuffled: bool) -> list[dict]:
     real = _head_esds(w, n_heads, n_kv_heads)
-    rand = _head_esds(w, n_heads, n_kv_heads, seed=1000 + layer) if with_shuffled else None
+    rand = _head_esds(w, n_heads, n_kv_heads, seed=head_seed(layer)) if with_shuffled else None
     rows = []
     for kind in HEAD_KINDS:
         for h in range(n_heads):
@@ -185,12 +190,13 @@ def diagnose_stored(model, names: list[str] | None = None, with_shuffled: bool =
 
 
 def matrix_eigenvalues(model, name: str, head: int | None = None, kind: str | None = None,
-                       seed: int | None = None) -> tuple[np.ndarray, int]:
-    """(ESD, N) of one slot (head None) or one head's `kind` (HEAD_KINDS); shuffled when `seed` is given."""
+                       shuffle: bool = False) -> tuple[np.ndarray, int]:
+    """(ESD, N) of one slot (head None) or one head's `kind` (HEAD_KINDS); with `shuffle`, of the same
+    shuffled copy the diagnostics tables use (same seed), so the chart and the table agree."""
     if head is None:
         w = slot_matrix(model, name)
-        if seed is not None:
-            w = shuffled(w, seed)
+        if shuffle:
+            w = shuffled(w, seed_for(name))
         return eigenvalues(w), max(w.shape)
     layer = int(name.split(".")[1])
-    return head_eigenvalues(model, layer, seed)[kind][head], model.cfg.d_model
+    return head_eigenvalues(model, layer, head_seed(layer) if shuffle else None)[kind][head], model.cfg.d_model

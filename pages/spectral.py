@@ -26,7 +26,7 @@ def _head_rows(_model, identity: str, layer: int) -> list[dict]:
 @st.cache_data(show_spinner="Computing the spectrum…", max_entries=32)
 def _esd(_model, identity: str, name: str, head, kind):
     evals, n = sm.matrix_eigenvalues(_model, name, head, kind)
-    rand, _ = sm.matrix_eigenvalues(_model, name, head, kind, seed=7)
+    rand, _ = sm.matrix_eigenvalues(_model, name, head, kind, shuffle=True)
     return evals, rand, n
 
 

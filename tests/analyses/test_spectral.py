@@ -130,3 +130,18 @@ def test_model_rows_on_minilm(minilm_dir):
     heads = sm.diagnose_heads(model, layers={0})
     assert len(heads) == 12 * len(sm.HEAD_KINDS)
     assert all(r["mp_spikes"] is None for r in heads if r["slot"] in ("attn.QK", "attn.OV"))
+
+
+def test_chart_baseline_is_the_tables_baseline(minilm_dir):
+    """The ESD chart's shuffled copy is the one behind the table's rand_* numbers, on the page
+    (one layer at a time) and in the report (the whole model) alike."""
+    from adapters import open_model
+    model = open_model(minilm_dir)
+    slot = next(r for r in sm.diagnose_slots(model, layers={1}) if r["slot"] == "mlp.W_in")
+    rand, _ = sm.matrix_eigenvalues(model, slot["name"], shuffle=True)
+    assert slot["rand_lambda_max"] == pytest.approx(rand.max(), rel=1e-6)
+    whole = next(r for r in sm.diagnose_slots(model) if r["name"] == slot["name"])
+    assert whole["rand_alpha"] == slot["rand_alpha"]
+    head = next(r for r in sm.diagnose_heads(model, layers={2}) if r["slot"] == "attn.OV" and r["head"] == 3)
+    rand, _ = sm.matrix_eigenvalues(model, "blocks.2.attn.W_Q", head=3, kind="OV", shuffle=True)
+    assert head["rand_lambda_max"] == pytest.approx(rand.max(), rel=1e-6)
