@@ -18,6 +18,8 @@ def minilm_path() -> str | None:
 
 def source_label(source) -> str:
     """How a source is named to users: the bundled model by name, uploads by file name."""
-    if source is not None and source == minilm_path():
-        return BUNDLED_NAME
-    return getattr(source, "name", None) or str(source)
+    if source is None:
+        return "no model"
+    if isinstance(source, str):
+        return BUNDLED_NAME if source == minilm_path() else source
+    return str(getattr(source, "name", None) or "the upload")

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analyses import spectral
+
 
 @dataclass
 class TensorDiff:
@@ -38,19 +40,17 @@ def tensor_diff(name: str, a: np.ndarray, b: np.ndarray) -> TensorDiff:
 
 
 def singular_values(m: np.ndarray) -> np.ndarray:
-    """Singular values, descending, from the smaller Gram matrix (cheap for tall or wide matrices)."""
-    gram = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
-    s = np.sqrt(np.clip(np.linalg.eigvalsh(gram)[::-1], 0, None))
+    """Singular values, descending (analyses.spectral's Gram route, float64), rounding noise zeroed."""
+    s = spectral.singular_values(m, precise=True).copy()
     # Eigenvalues of the Gram matrix carry an absolute error near eps * s_max^2, so singular
     # values below s_max * sqrt(n * eps) are rounding noise, not directions of the change.
-    s[s < s[0] * np.sqrt(len(gram) * np.finfo(np.float64).eps)] = 0.0
+    s[s < s[0] * np.sqrt(min(m.shape) * np.finfo(np.float64).eps)] = 0.0
     return s
 
 
 def effective_rank(s: np.ndarray) -> float:
-    """exp(entropy) of the normalised singular values (Roy & Vetterli, 2007)."""
-    p = s[s > 0] / np.sum(s)
-    return float(np.exp(-np.sum(p * np.log(p))))
+    """exp(entropy) of the normalised singular values (Roy & Vetterli, 2007); see analyses.spectral."""
+    return spectral.effective_rank(np.asarray(s, dtype=np.float64) ** 2)
 
 
 def reading(diffs: list[TensorDiff], label_a: str, label_b: str) -> str:

@@ -46,12 +46,7 @@ async def _drawn(page, timeout: float = 180, settle: float = 0.6) -> None:
     deadline, since = time.perf_counter() + timeout, None
     while True:
         now = time.perf_counter()
-        ok = await page.evaluate(
-            """([idle, busy, main]) => {
-                const m = document.querySelector(main);
-                return !!document.querySelector(idle) && !document.querySelector(busy)
-                    && !!m && m.innerText.trim().length > 0;
-            }""", [driver.IDLE, driver.BUSY, driver.MAIN])
+        ok = await page.evaluate(driver.DRAWN_JS, [driver.IDLE, driver.BUSY, driver.MAIN])
         if ok:
             since = since or now
             if now - since >= settle:

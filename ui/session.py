@@ -19,7 +19,7 @@ import streamlit as st
 from adapters import LoadError, Model, Policy, open_located, open_model
 from adapters.policy import env_hosted
 from adapters.sources import locate
-from bundled import BUNDLED_NAME, minilm_path
+from bundled import minilm_path, source_label
 
 SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path), an UploadRef, or fresh upload bytes
 HEADS_KEY = "model_n_heads"
@@ -41,12 +41,7 @@ def default_source() -> str | None:
     return minilm_path()
 
 
-def display_name(source) -> str:
-    if isinstance(source, str):
-        return BUNDLED_NAME if source == minilm_path() else source
-    if source is None:
-        return "no model"
-    return str(getattr(source, "name", None) or "the upload")
+display_name = source_label  # one naming rule for the pages, the sidebar and the report
 
 
 def is_hosted() -> bool:

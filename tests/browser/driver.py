@@ -126,14 +126,17 @@ def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
+# The script is not running, nothing is stale or loading, and the main block shows something.
+DRAWN_JS = """([idle, busy, main]) => {
+    const m = document.querySelector(main);
+    return !!document.querySelector(idle) && !document.querySelector(busy)
+        && !!m && m.innerText.trim().length > 0;
+}"""
+
+
 def is_drawn(page) -> bool:
-    """The script is not running, nothing is stale or loading, and the main block shows something."""
-    return page.evaluate(
-        """([idle, busy, main]) => {
-            const m = document.querySelector(main);
-            return !!document.querySelector(idle) && !document.querySelector(busy)
-                && !!m && m.innerText.trim().length > 0;
-        }""", [IDLE, BUSY, MAIN])
+    """DRAWN_JS on a sync Playwright page (bench/load_test.py awaits the same on async pages)."""
+    return page.evaluate(DRAWN_JS, [IDLE, BUSY, MAIN])
 
 
 def wait_drawn(page, timeout: float = 90, settle: float = 0.6) -> None:
