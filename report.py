@@ -1,6 +1,6 @@
 """Headless report: every analysis of the app, as report.html (self-contained) and report.json.
 
-    python report.py SOURCE --out DIR [--n-heads N] [--only architecture,positional] [--no-cache]
+    python report.py SOURCE --out DIR [--n-heads N] [--only architecture,positional] [--shuffled] [--no-cache]
 
 SOURCE is anything open_model takes: a Hub id, a folder, a .safetensors file. Finished sections are
 cached on disk (reporting/cache.py), so a second report of the same, unchanged model is nearly free.
@@ -39,40 +39,129 @@ def jsonable(value):
     return value
 
 
-def build(model, topics=TOPICS, log=lambda msg: None, cache=None) -> list:
+# The heaviest topic's numbers are computed in a second process while this one does the other topics,
+# so both cores work; its module splits section() into compute(model, **options) (numbers only, sent
+# back pickled) and present(model, numbers) (reading and charts, here). Threads would not do: its many
+# LAPACK calls and the other topics' many small numpy calls fight over the GIL (measured on GPT-2
+# small: heads 1.3 s alone, 4.5 s beside spectral on a second thread).
+SECOND_PROCESS = "spectral"
+
+
+def build(model, topics=TOPICS, log=lambda msg: None, cache=None, options: dict | None = None) -> list:
     """Every topic's Section, in `topics` order; from and into `cache` (a reporting.cache.SectionCache) if given.
+
+    `options` maps a topic to keyword arguments of its section(), e.g. {"spectral": {"shuffled": True}};
+    they are part of the cache key.
 
     BLAS is pinned to one thread: these are many mid-sized matrices, for which multi-threaded OpenBLAS
     on a busy 2-core machine is several times slower than one thread (a stacked QR of 12 heads measured
-    20x, a 768 x 768 eigvalsh 2x); the spectral topic runs its matrices on a pool of its own.
-    Topics run one after another: two at once measured no steadier gain, for ~250 MB more peak RSS.
+    20x, a 768 x 768 eigvalsh 2x). SECOND_PROCESS, when it is not cached and other topics are to be
+    done too, runs in a worker process that opens the same files (the spectral topic keeps a pool of
+    threads of its own there).
     """
     from threadpoolctl import threadpool_limits  # ships with scikit-learn
 
+    options = options or {}
     with threadpool_limits(1, user_api="blas"):
-        return [_section(model, t, cache, log) for t in topics]
+        away = _start_second_process(model, topics, cache, options)
+        done = {t: _section(model, t, cache, log, options.get(t, {})) for t in topics if t != away.topic}
+        if away.topic:
+            done[away.topic] = away.finish(model, cache, log)
+    return [done[t] for t in topics]
 
 
-def _section(model, topic: str, cache, log):
+def _section(model, topic: str, cache, log, options: dict):
     start = time.perf_counter()
-    section = cache.load(model, topic) if cache else None
+    section = cache.load(model, topic, options) if cache else None
     if section is not None:
         log(f"{topic:<14} {time.perf_counter() - start:6.2f} s (cached)")
         return section
     module = importlib.import_module(f"reporting.{topic}")
-    section = module.section(model)
+    section = module.section(model, **options)
     if cache:  # the stored form is also what write() needs: JSON data, chart specs
         from reporting.cache import spec
 
         section.data, section.charts = jsonable(section.data), [spec(c) for c in section.charts]
-        cache.store(model, topic, section)
+        cache.store(model, topic, section, options)
     log(f"{topic:<14} {time.perf_counter() - start:6.2f} s")
     return section
 
 
-def write(model, sections, out: str, cache=None) -> tuple[str, str]:
+class _SecondProcess:
+    """SECOND_PROCESS's numbers computed in a worker process; `topic` is None when they are not."""
+
+    def __init__(self, topic=None, options=None, pool=None, future=None):
+        self.topic, self.options, self.pool, self.future = topic, options, pool, future
+        self.start = time.perf_counter()
+
+    def finish(self, model, cache, log):
+        """The worker's section (stored in `cache`), or this process's own if the worker could not run."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            numbers, peak_mb = self.future.result()
+        except (BrokenProcessPool, OSError):  # killed or never started: compute it here instead
+            return _section(model, self.topic, cache, log, self.options)
+        finally:
+            self.pool.shutdown()
+        section = importlib.import_module(f"reporting.{self.topic}").present(model, numbers)
+        if cache:
+            from reporting.cache import spec
+
+            section.data, section.charts = jsonable(section.data), [spec(c) for c in section.charts]
+            cache.store(model, self.topic, section, self.options)
+        log(f"{self.topic:<14} {time.perf_counter() - self.start:6.2f} s (second process, peak RSS {peak_mb:.0f} MB)")
+        return section
+
+
+def _start_second_process(model, topics, cache, options) -> _SecondProcess:
+    topic, opts = SECOND_PROCESS, options.get(SECOND_PROCESS, {})
+    if (topic not in topics or len(topics) < 2 or (os.cpu_count() or 1) < 2 or model.located.kind == "upload"
+            or (cache and cache.load(model, topic, opts) is not None)):
+        return _SecondProcess()
+    import dataclasses
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    located = dataclasses.replace(model.located, keepalive=[])  # files and config: all a worker needs
+    try:
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        future = pool.submit(_worker_numbers, located, model.requested_heads, topic, opts)
+    except OSError:  # no processes here (a sandbox): every topic in this one
+        return _SecondProcess()
+    return _SecondProcess(topic, opts, pool, future)
+
+
+def _worker_numbers(located, n_heads, topic: str, options: dict):
+    """In the worker: (the topic's compute(model, **options), the worker's peak RSS in MB)."""
+    from threadpoolctl import threadpool_limits
+
+    from adapters import open_located
+    from analyses import spectral_model
+
+    spectral_model.POOL_THREADS = 1  # the main process keeps the other core busy
+    model = open_located(located, n_heads)
+    with threadpool_limits(1, user_api="blas"):
+        numbers = importlib.import_module(f"reporting.{topic}").compute(model, **options)
+    return numbers, _peak_rss_mb()
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (Linux's VmHWM; ru_maxrss elsewhere, in KB on Linux, bytes on macOS)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return rss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
+
+
+def write(model, sections, out: str, bundle: str | None = None) -> tuple[str, str]:
+    """report.json and report.html in `out`; `bundle` is the Vega script (built here when None, ~1.3 s)."""
     from bundled import source_label
-    from reporting.html import bundle_name, render, vega_bundle
+    from reporting.html import render
 
     os.makedirs(out, exist_ok=True)
     doc = {"model": {"source": model.source, "arch": model.arch, "cfg": model.cfg.to_dict()}}
@@ -84,7 +173,6 @@ def write(model, sections, out: str, cache=None) -> tuple[str, str]:
     c = model.cfg
     subtitle = f"{model.arch} · {c.n_layers} layers · d_model {c.d_model} · {c.n_heads} heads · {model.source}"
     with open(html_path, "w", encoding="utf-8") as f:
-        bundle = cache.text(bundle_name(), vega_bundle) if cache else None
         f.write(render(f"Weights report: {source_label(model.source)}", subtitle, sections, bundle))
     return json_path, html_path
 
@@ -95,14 +183,22 @@ def main(argv=None) -> int:
     parser.add_argument("--out", required=True, help="folder for report.html and report.json")
     parser.add_argument("--n-heads", type=int, default=None, help="head count, if the checkpoint does not say")
     parser.add_argument("--only", default=None, help=f"comma-separated topics (default all: {','.join(TOPICS)})")
+    parser.add_argument("--shuffled", action="store_true",
+                        help="spectral: also compare every matrix and head with an element-wise shuffled copy "
+                             "(WeightWatcher's randomize: rand_alpha, correlation traps, learned spikes); "
+                             "a second decomposition of each, about twice the spectral topic's time")
     parser.add_argument("--no-cache", action="store_true",
                         help="compute every section afresh and store nothing (default: reuse sections "
-                             "stored under $XDG_CACHE_HOME/weights-explorer/report for this model and code)")
+                             "stored under $XDG_CACHE_HOME/weights-explorer/report for this model and code; "
+                             "the Vega script, the same for every report, is kept under .../assets either way)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
+    from concurrent.futures import ThreadPoolExecutor
+
     from adapters import LoadError, open_model
     from reporting.cache import SectionCache
+    from reporting.html import installed_vega_bundle
 
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     topics = args.only.split(",") if args.only else TOPICS
@@ -110,13 +206,18 @@ def main(argv=None) -> int:
     if unknown:
         print(f"error: unknown topic(s) {', '.join(unknown)}; choose from {', '.join(TOPICS)}", file=sys.stderr)
         return 2
+    options = {"spectral": {"shuffled": True}} if args.shuffled else {}
     try:
         start = time.perf_counter()
         model = open_model(args.source, n_heads=args.n_heads)
         cache = None if args.no_cache else SectionCache()
-        sections = build(model, topics, log, cache)
-        log(f"{'(all topics)':<14} {time.perf_counter() - start:6.2f} s")
-        json_path, html_path = write(model, sections, args.out, cache)
+        # The Vega bundle is the same for every report: read from the tool's assets, or built the first time
+        # (~1.5 s, in a child process) while the topics run.
+        with ThreadPoolExecutor(1, thread_name_prefix="vega-bundle") as pool:
+            bundle = pool.submit(installed_vega_bundle)
+            sections = build(model, topics, log, cache, options)
+            log(f"{'(all topics)':<14} {time.perf_counter() - start:6.2f} s")
+            json_path, html_path = write(model, sections, args.out, bundle.result())
     except LoadError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

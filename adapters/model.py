@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import schema
+from . import schema, transforms
 from .checkpoint import DTYPES
 from .errors import LoadError
 from .family import Family
@@ -43,6 +43,7 @@ class Model:
         self.arch = family.arch
         self.hf_config = hf_config
         self.cfg = family.config(hf_config)
+        self.requested_heads = n_heads  # the caller's head count, to open the same model again elsewhere
         if n_heads is not None:
             self._set_heads(n_heads)
         if self.cfg.n_layers is None:
@@ -104,6 +105,12 @@ class Model:
             raise KeyError(f"{self.arch} model has no {name!r}" + (f" ({self.cfg.notes[0]})" if self.cfg.notes else ""))
         raw, transform = self._slots[name]
         return transform(self.cfg, self.raw(raw))
+
+    def plain_source(self, name: str) -> str | None:
+        """The stored tensor a 2-D slot is, as is or transposed (so it has the same singular values and can
+        be read piece by piece); None when the slot is rearranged, rescaled or cut from a fused tensor."""
+        raw, transform = self._slots[name]
+        return self._virtual.get(raw, raw) if transform in (transforms.same, transforms.transpose) else None
 
     def layer_names(self, slot: str) -> list[str]:
         """'attn.W_Q' -> ['blocks.0.attn.W_Q', ...] for the layers that have it."""

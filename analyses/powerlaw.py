@@ -17,6 +17,7 @@ import numpy as np
 
 EVALS_THRESH = 1e-5  # WeightWatcher's: eigenvalues at or below this are rank loss, not spectrum
 _BLOCK_BYTES = 32 * 1024 * 1024  # the KS scan is done in row blocks of at most this much float64
+_ROWS = 128  # and of at most this many rows, so each block skips the columns before its first row
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,21 @@ def fit_power_law(evals: np.ndarray, thresh: float = EVALS_THRESH) -> PowerLawFi
 
 
 def _ks_distances(logs: np.ndarray, alphas: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """D for every candidate row i: max over j >= i of |1 - (x_j/x_i)^(1-alpha_i) - (j-i)/n_i|."""
+    """D for every candidate row i: max over j >= i of |1 - (x_j/x_i)^(1-alpha_i) - (j-i)/n_i|.
+
+    Row blocks of _ROWS candidates see only the columns j >= their first row, so the (candidates x n)
+    grid is computed about half (its upper triangle), not whole: ~2x faster for 768 eigenvalues.
+    """
     n = len(logs)
     ds = np.ones(n - 1)
-    rows = max(1, _BLOCK_BYTES // (8 * n))
-    j = np.arange(n)
+    rows = max(1, min(_ROWS, _BLOCK_BYTES // (8 * n)))
     for start in range(0, n - 1, rows):
         i = np.arange(start, min(start + rows, n - 1))
+        j = np.arange(start, n)
         a = alphas[i][:, None]
-        offset = j[None, :] - i[:, None]  # (block, n): position inside the tail, < 0 before it
+        offset = j[None, :] - i[:, None]  # (block, n - start): position inside the tail, < 0 before it
         with np.errstate(over="ignore", invalid="ignore"):
-            model = 1.0 - np.exp((1.0 - a) * (logs[None, :] - logs[i][:, None]))
+            model = 1.0 - np.exp((1.0 - a) * (logs[None, start:] - logs[i][:, None]))
             gap = np.abs(model - offset / counts[i][:, None])
         gap[offset < 0] = 0.0
         block = gap.max(axis=1)

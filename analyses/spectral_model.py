@@ -23,6 +23,7 @@ from .spectral import (
     eigenvalues,
     from_eigenvalues,
     shuffled,
+    streamed_eigenvalues,
 )
 
 MIN_EVALS = 8  # WeightWatcher's default min_evals: fewer eigenvalues say nothing about a tail
@@ -31,6 +32,9 @@ GLOBAL_SLOTS = ("embed.W_E", "pos_embed.W_pos", "unembed.W_U")
 HEAD_KINDS = ("W_Q", "W_K", "W_V", "W_O", "QK", "OV")  # QK = W_Q[h] W_K[kv(h)]^T, OV = W_V[kv(h)] W_O[h]
 
 Progress = Callable[[float, str], None]
+# Threads of run_parallel's pool; None: one per CPU. report.py's second process sets 1, as its main
+# process keeps the other core busy (measured: 2 threads there made the whole report ~10% slower).
+POOL_THREADS: int | None = None
 
 
 def _quiet(fraction: float, text: str) -> None:
@@ -46,7 +50,7 @@ def run_parallel(tasks: Iterable[tuple[Callable, tuple]], total: int, progress: 
     a stacked QR 60x), while numpy releases the GIL, so a pool of single-threaded calls keeps every core busy.
     `tasks` is consumed lazily here, so weights are read in this thread, at most 2 per worker in flight.
     """
-    workers = os.cpu_count() or 1
+    workers = POOL_THREADS or os.cpu_count() or 1
     results: list = [None] * total
     done_count = 0
     with threadpool_limits(1), ThreadPoolExecutor(workers) as pool:
@@ -110,13 +114,37 @@ def diagnose_slots(model, with_shuffled: bool = True, progress: Progress = _quie
 
     `layers` limits it to those layer indices (None in it: the embeddings and unembedding)."""
     names = [n for n in slot_names(model) if layers is None or n[0] in layers]
-    tasks = ((_diagnose_big_enough, (slot_matrix(model, name), with_shuffled, seed_for(name))) for _, _, name in names)
+    tasks = ((_diagnose_slot, (model, name, with_shuffled)) for _, _, name in names)
     results = run_parallel(tasks, len(names), progress, "matrices")
     return [_row("slot", layer, slot, None, name, d) for (layer, slot, name), d in zip(names, results) if d]
 
 
-def _diagnose_big_enough(w: np.ndarray, with_shuffled: bool, seed: int) -> Diagnostics | None:
-    return diagnose(w, with_shuffled, seed) if min(w.shape) >= MIN_EVALS else None
+def _diagnose_slot(model, name: str, with_shuffled: bool) -> Diagnostics | None:
+    evals, n_rows = slot_eigenvalues(model, name)
+    if len(evals) < MIN_EVALS:
+        return None
+    rand = eigenvalues(shuffled(slot_matrix(model, name), seed_for(name))) if with_shuffled else None
+    return from_eigenvalues(evals, n_rows, rand)
+
+
+# A tall matrix of at least this many values, stored as is or transposed (embeddings, unembeddings),
+# has its Gram matrix summed over blocks of rows read one at a time: a 7B model's 32000 x 4096
+# embedding is never whole in memory (524 MB as float32), only 16 MB of it at a time.
+STREAM_FROM = 1 << 23
+_STREAM_BLOCK = 1 << 22  # values per block of rows
+
+
+def slot_eigenvalues(model, name: str) -> tuple[np.ndarray, int]:
+    """(ESD, N) of one schema slot, ascending: the table's and the chart's numbers come from here."""
+    raw = model.plain_source(name)
+    entries = model.checkpoint.entries
+    if raw is not None and hasattr(model.checkpoint, "iter_chunks"):
+        shape = entries[raw].shape
+        if len(shape) == 2 and shape[0] >= shape[1] and shape[0] * shape[1] >= STREAM_FROM:
+            rows = max(1, _STREAM_BLOCK // shape[1])
+            return streamed_eigenvalues(model.checkpoint.iter_chunks(raw, rows * shape[1]), shape[1]), shape[0]
+    w = slot_matrix(model, name)
+    return eigenvalues(w), max(w.shape)
 
 
 def head_eigenvalues(model, layer: int, seed: int | None = None) -> dict[str, np.ndarray]:
@@ -194,9 +222,9 @@ def matrix_eigenvalues(model, name: str, head: int | None = None, kind: str | No
     """(ESD, N) of one slot (head None) or one head's `kind` (HEAD_KINDS); with `shuffle`, of the same
     shuffled copy the diagnostics tables use (same seed), so the chart and the table agree."""
     if head is None:
-        w = slot_matrix(model, name)
-        if shuffle:
-            w = shuffled(w, seed_for(name))
+        if not shuffle:
+            return slot_eigenvalues(model, name)
+        w = shuffled(slot_matrix(model, name), seed_for(name))
         return eigenvalues(w), max(w.shape)
     layer = int(name.split(".")[1])
     return head_eigenvalues(model, layer, head_seed(layer) if shuffle else None)[kind][head], model.cfg.d_model

@@ -9,7 +9,7 @@ its Vega-Lite spec (a dict, `chart.to_dict()`), since the HTML needs nothing els
 section read back carries those specs in `charts` (reporting.html.render takes either).
 
 The key is the model's identity (path + size + mtime of its files, the Hub revision, or an upload's
-digest), its architecture and config (so --n-heads counts), the topic, and CODE_VERSION: a hash of
+digest), its architecture and config (so --n-heads counts), the topic and its options, and CODE_VERSION: a hash of
 this program's sources and of the library versions that shape the numbers and the charts, so any
 change of code is a miss rather than a stale hit. Files are JSON, written atomically; anything that
 fails to parse or to match its key is ignored and recomputed. Nothing is ever unpickled.
@@ -62,17 +62,20 @@ class SectionCache:
     def __init__(self, folder: str | None = None):
         self.folder = folder or default_dir()
 
-    def _key(self, model, topic: str) -> dict:
-        return {"identity": model.identity, "arch": model.arch, "cfg": model.cfg.to_dict(), "topic": topic,
-                "code": code_version()}
+    def _key(self, model, topic: str, options: dict | None) -> dict:
+        key = {"identity": model.identity, "arch": model.arch, "cfg": model.cfg.to_dict(), "topic": topic,
+               "code": code_version()}
+        if options:  # the section's keyword arguments (report --shuffled); none keeps the plain key
+            key["options"] = options
+        return key
 
     def _path(self, key: dict) -> str:
         digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]
         return os.path.join(self.folder, f"{key['topic']}-{digest}.json")
 
-    def load(self, model, topic: str) -> Section | None:
-        """The stored section of this model and topic, or None (never stored, stale, or unreadable)."""
-        key = self._key(model, topic)
+    def load(self, model, topic: str, options: dict | None = None) -> Section | None:
+        """The stored section of this model, topic and options, or None (never stored, stale, or unreadable)."""
+        key = self._key(model, topic, options)
         try:
             with open(self._path(key), encoding="utf-8") as f:
                 doc = json.load(f)
@@ -87,9 +90,9 @@ class SectionCache:
             return None
         return Section(s["key"], s["title"], s.get("data"), s["reading"], s["charts"])
 
-    def store(self, model, topic: str, section: Section) -> None:
+    def store(self, model, topic: str, section: Section, options: dict | None = None) -> None:
         """Write `section` (data JSON-ready, charts as specs or Altair charts); a failure only loses the cache."""
-        key = self._key(model, topic)
+        key = self._key(model, topic, options)
         doc = {"key": key, "section": {"key": section.key, "title": section.title, "data": section.data,
                                        "reading": section.reading,
                                        "charts": [spec(c) for c in section.charts]}}
@@ -99,17 +102,25 @@ class SectionCache:
             return
         _write(self._path(key), text)
 
-    def text(self, name: str, make) -> str:
-        """A named text file (e.g. "vega-bundle-1.8.0.js": name it by what it depends on), made by `make()` once."""
-        path = os.path.join(self.folder, name)
-        try:
-            with open(path, encoding="utf-8") as f:
-                return f.read()
-        except OSError:
-            pass
-        value = make()
-        _write(path, value)
-        return value
+
+
+def assets_dir() -> str:
+    return os.path.join(os.path.dirname(default_dir()), "assets")
+
+
+def asset(name: str, make, folder: str | None = None) -> str:
+    """A static text file the tool builds once and reuses for every model (e.g. "vega-bundle-1.9.0.js":
+    name it by what it depends on), made by `make()` when missing. Kept in assets_dir(), apart from the
+    results: --no-cache recomputes results, not these."""
+    path = os.path.join(folder or assets_dir(), name)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        pass
+    value = make()
+    _write(path, value)
+    return value
 
 
 def _write(path: str, text: str) -> None:

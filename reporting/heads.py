@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.cluster.hierarchy import linkage
-from scipy.spatial.distance import pdist, squareform
 
 from analyses import heads
 from charts import MAX_ROWS
@@ -27,7 +25,7 @@ def section(model) -> Section:
         whole = None
     elif features is not None:  # the per-layer features, already built, clustered together
         labels = [lab for l in range(c.n_layers) for lab in heads.head_labels(c.n_heads, l)]
-        whole = _ward_in_place(features, labels)
+        whole = heads.ward(features, labels)  # block by block: no full-size copy
     else:
         whole = heads.cluster_layers(model.weight, list(range(c.n_layers)), feature)
 
@@ -81,29 +79,6 @@ def _per_layer(model, keep_features: bool):
                 features[l * len(f):(l + 1) * len(f)] = f
     stats = {k: np.stack([s[k] for s in per_stats]) for k in heads.STATISTICS}
     return stats, per_layer, features
-
-
-_COLUMN_BLOCK = 8192  # columns standardised and compared at a time: 144 heads x 8192 float64 is 9 MB
-
-
-def _ward_in_place(features: np.ndarray, labels: list[str]) -> heads.Clustering:
-    """heads.ward(features, labels) without its full-size float64 copies (GPT-2 small: 144 x 196,608 values).
-
-    Columns are standardised in place block by block (the same float32 values as heads.standardise,
-    which works column by column too), and squared distances are summed over column blocks in float64
-    (pdist's distances to ~1e-13 relative). Peak memory: `features` plus one block, instead of ~4x it.
-    """
-    n, p = features.shape
-    d2 = np.zeros(n * (n - 1) // 2)
-    for a in range(0, p, _COLUMN_BLOCK):
-        block = features[:, a:a + _COLUMN_BLOCK]
-        mean, std = block.mean(axis=0, dtype=np.float64), block.std(axis=0, dtype=np.float64)
-        block[...] = ((block - mean) / np.where(std > 0, std, 1.0)).astype(np.float32)
-        d2 += pdist(block.astype(np.float64), "sqeuclidean")
-    dists = np.sqrt(d2)
-    square = squareform(dists)
-    np.fill_diagonal(square, np.inf)
-    return heads.Clustering(list(labels), linkage(dists, method="ward"), square.min(axis=1), square.argmin(axis=1))
 
 
 def _clusters_json(cl: heads.Clustering, k: int) -> dict:

@@ -34,10 +34,28 @@ def markdown_inline(text: str) -> str:
 
 
 def vega_bundle() -> str:
-    """vega, vega-lite and vega-embed as one script (vl_convert builds it: ~1.5 s, so the report caches it)."""
-    import vl_convert
+    """vega, vega-lite and vega-embed as one script (vl_convert builds it: ~1.5 s, so it is kept: see below).
 
-    return vl_convert.javascript_bundle()
+    Built in a short-lived child process: vl_convert's JavaScript runtime peaks at ~150 MB and keeps
+    most of it for the life of the process that ran it (measured), which is then not the report's.
+    """
+    import subprocess
+    import sys
+
+    script = "import sys, vl_convert; sys.stdout.write(vl_convert.javascript_bundle())"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, encoding="utf-8", check=False)
+    if done.returncode or not done.stdout:
+        import vl_convert  # no child process here (a sandbox): build it in this one
+
+        return vl_convert.javascript_bundle()
+    return done.stdout
+
+
+def installed_vega_bundle() -> str:
+    """vega_bundle(), built once per vl-convert release and kept with the tool's assets (reporting.cache)."""
+    from reporting.cache import asset
+
+    return asset(bundle_name(), vega_bundle)
 
 
 def bundle_name() -> str:

@@ -5,7 +5,6 @@ import math
 
 from analyses import spectral_model as sm
 from analyses import spectral_reading as reading
-from charts import spectral as charts
 
 from . import Section
 
@@ -20,10 +19,21 @@ def _clean(value):
     return value
 
 
-def section(model) -> Section:
+def compute(model, shuffled: bool = False) -> dict:
+    """The numbers, without charts: {"slots": rows, "heads": rows} (a report's second process runs this part).
+
+    `shuffled` adds each one's element-wise shuffled baseline (rand_alpha; else null): off by default,
+    as WeightWatcher's randomize, because it takes a second decomposition of every matrix and head.
+    """
+    return {"slots": sm.diagnose_slots(model, with_shuffled=shuffled),
+            "heads": sm.diagnose_heads(model, with_shuffled=shuffled)}
+
+
+def present(model, result: dict) -> Section:
     """Key "spectral": one record per schema matrix, then one per (layer, head, per-head matrix)."""
-    slots = sm.diagnose_slots(model)
-    heads = sm.diagnose_heads(model)
+    from charts import spectral as charts  # Altair: only where the charts are drawn
+
+    slots, heads = result["slots"], result["heads"]
     data = [{k: _clean(r[k]) for k in FIELDS} for r in slots + heads]
     text = reading.summary(slots)
     flags = reading.flagged(slots, limit=8)
@@ -36,3 +46,7 @@ def section(model) -> Section:
     if heads:
         chart_list.append(charts.head_heatmap(heads, "attn.OV", "alpha"))
     return Section(key="spectral", title="Training quality (spectra)", data=data, reading=text, charts=chart_list)
+
+
+def section(model, shuffled: bool = False) -> Section:
+    return present(model, compute(model, shuffled))

@@ -3,6 +3,7 @@ scipy/sklearn called directly, the raw fused GPT-2 tensor, and transformers' BER
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
+from scipy.spatial.distance import pdist
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
@@ -189,3 +190,17 @@ def test_minilm_heads_are_bert_query_rows(minilm_dir):
         np.testing.assert_array_equal(w.W_O[h], dense[:, h * d:(h + 1) * d].T)
         qk = query[h * d:(h + 1) * d].T.astype(np.float64) @ key[h * d:(h + 1) * d]  # (d_model, d_model)
         np.testing.assert_allclose(heads.layer_statistics(w)["qk_norm"][h], np.linalg.norm(qk), rtol=1e-5)
+
+
+@pytest.mark.parametrize("block", [7, 8192])
+def test_standardised_distances_match_pdist_of_standardised_columns(block):
+    """Oracle: scipy's pdist on sklearn's StandardScaler output (float64 throughout)."""
+    rng = np.random.default_rng(0)
+    features = (rng.normal(size=(30, 2000)) * rng.uniform(0.1, 3, size=2000)).astype(np.float32)
+    features[:, 7] = 2.0  # a constant column: centred to zero, as StandardScaler
+    features[3] = features[4] + 1e-3  # two nearly equal heads: the Gram form must not cancel them away
+    want = pdist(StandardScaler().fit_transform(features.astype(np.float64)))
+    np.testing.assert_allclose(heads.standardised_distances(features, block), want, rtol=1e-9)
+    c = heads.ward(features, [f"H{i}" for i in range(30)])
+    np.testing.assert_allclose(c.linkage, linkage(want, "ward"), rtol=1e-9)
+    assert c.neighbour[3] == 4 and c.neighbour[4] == 3

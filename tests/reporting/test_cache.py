@@ -2,12 +2,10 @@
 import json
 import os
 
-import numpy as np
 import pytest
 
 import report
 from adapters import open_model
-from analyses import heads
 from reporting import heads as report_heads
 from reporting.cache import SectionCache
 
@@ -46,24 +44,6 @@ def test_stale_or_broken_entries_are_misses(minilm_dir, tmp_path):
     assert cache.load(model, "architecture") is None
     path.write_text(json.dumps({"key": "something else", "section": {}}))
     assert cache.load(model, "architecture") is None
-
-
-def test_low_memory_ward_matches_heads_ward():
-    rng = np.random.default_rng(0)
-    features = (rng.normal(size=(30, 20000)) * rng.uniform(0.1, 3, size=20000)).astype(np.float32)
-    features[:, 7] = 2.0  # a constant column
-    labels = [f"H{i}" for i in range(30)]
-    want = heads.ward(features, labels)
-    got = report_heads._ward_in_place(features.copy(), labels)
-    np.testing.assert_allclose(got.linkage, want.linkage, rtol=1e-10)
-    np.testing.assert_allclose(got.nearest, want.nearest, rtol=1e-10)
-    assert list(got.neighbour) == list(want.neighbour)
-    np.testing.assert_array_equal(heads.standardise(features), _standardised_in_place(features.copy()))
-
-
-def _standardised_in_place(features):
-    report_heads._ward_in_place(features, [str(i) for i in range(len(features))])
-    return features
 
 
 @pytest.fixture(autouse=True)
