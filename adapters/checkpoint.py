@@ -212,12 +212,17 @@ class Checkpoint:
                             "after it was opened. Open it again.")
         return to_float32(bits, e.dtype).reshape(e.shape)
 
-    def iter_chunks(self, name: str, chunk_elems: int = 1 << 20):
+    def iter_chunks(self, name: str, chunk_elems: int = 1 << 20, ordered: bool = True):
         """Yield one tensor's values, flat, as float32 chunks of at most `chunk_elems`.
 
         The byte range is read piece by piece into one buffer reused for every chunk, so memory
         stays at one chunk whatever the tensor's size; each yielded array is overwritten by the
         next, so copy it to keep it. Example: `sum(c.sum() for c in ckpt.iter_chunks("wte.weight"))`.
+        With `ordered=False` each chunk holds the same values in another order (bf16: the even
+        positions, then the odd ones, decoded by one pass each over the bits read as uint32 pairs,
+        ~30% faster than in order): for order-free reductions such as statistics.
+        (Decoding straight from a memory map instead of a read buffer was measured too: 17% faster
+        alone, no faster with two readers at once, and a file truncated while mapped is a SIGBUS.)
         """
         e = self.entries[name]
         itemsize, np_dtype = DTYPES[e.dtype]
@@ -236,15 +241,21 @@ class Checkpoint:
                     if got != n * itemsize:
                         raise LoadError(f"{os.path.basename(e.path)} ended while reading {name!r}; the file "
                                         "was truncated after it was opened. Open it again.")
-                    yield _decode_into(bits[:n], e.dtype, out[:n])
+                    yield _decode_into(bits[:n], e.dtype, out[:n], ordered)
         except OSError as err:
             raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
                             "Was the file moved or deleted? Open it again.") from err
 
 
-def _decode_into(bits: np.ndarray, dtype: str, out: np.ndarray) -> np.ndarray:
+def _decode_into(bits: np.ndarray, dtype: str, out: np.ndarray, ordered: bool = True) -> np.ndarray:
     """`to_float32` into a preallocated float32 buffer; bf16 without a temporary of the chunk's size."""
     if bits is out:
+        return out
+    if dtype == "BF16" and not ordered and bits.size % 2 == 0:
+        pairs = bits.view(np.uint32)  # (n/2,): value 2i in the low half, 2i+1 in the high half (little-endian)
+        halves = out.view(np.uint32).reshape(2, -1)
+        np.left_shift(pairs, 16, out=halves[0])  # the even positions, shifted into place
+        np.bitwise_and(pairs, np.uint32(0xFFFF0000), out=halves[1])  # the odd ones are in place already
         return out
     if dtype == "BF16":
         wide = out.view(np.uint32)

@@ -135,7 +135,7 @@ ADVERSARIAL = {
 def test_fast_path_within_its_documented_bound(dist):
     rng = np.random.default_rng(11)
     x = ADVERSARIAL[dist](rng, 1_500_000).astype(np.float32)
-    for chunk in (1 << 18, 300_001):  # the scan's chunk, and a ragged one
+    for chunk in (1 << 16, 1 << 18, 300_001):  # the scan's chunk, a larger one, and a ragged one
         acc = _fast(x, chunk)
         assert acc.fast_chunks == -(-x.size // chunk), "every chunk should take the fast path"
         _check_fast(acc.result(), x)

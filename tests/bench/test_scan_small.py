@@ -44,6 +44,22 @@ def test_iter_chunks_reassembles_read(tiny):
     assert len({id(c.base if c.base is not None else c) for c in ckpt.iter_chunks(name, 100_003)}) == 1
 
 
+@pytest.mark.parametrize("chunk", [100_003, 100_004])  # an odd chunk decodes in order, an even one in halves
+def test_unordered_chunks_hold_the_same_values(tiny, chunk):
+    """iter_chunks(ordered=False), the scan's: each chunk's values are the ordered chunk's, rearranged."""
+    from adapters import open_model
+    ckpt = open_model(tiny).checkpoint
+    name = "model.layers.0.mlp.down_proj.weight"  # bf16
+    assert ckpt.entries[name].dtype == "BF16"
+    ordered = [c.copy() for c in ckpt.iter_chunks(name, chunk)]
+    unordered = [c.copy() for c in ckpt.iter_chunks(name, chunk, ordered=False)]
+    assert [c.size for c in unordered] == [c.size for c in ordered]
+    for a, b in zip(ordered, unordered):
+        np.testing.assert_array_equal(np.sort(a), np.sort(b))
+    if chunk % 2 == 0:  # the even positions first, then the odd ones
+        np.testing.assert_array_equal(unordered[0], np.concatenate([ordered[0][0::2], ordered[0][1::2]]))
+
+
 def test_scan_matches_numpy(tiny):
     from adapters import open_model
     from reporting.stats_scan import scan
