@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import special, stats
+from ._scipy import special, stats
 
 from analyses.tensor_stats import tensor_stats
 

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
-from scipy.spatial.distance import squareform
-from scipy.stats import spearmanr
+from ._scipy import distance, hierarchy, stats
 
 SLOTS = ("W_Q", "W_K", "W_V", "W_O")
 STATISTICS = {  # key -> label shown to users
@@ -175,7 +173,7 @@ class Clustering:
 
     def cut(self, k: int) -> np.ndarray:
         """(n,) cluster ids 1..k: the tree cut into at most k clusters."""
-        return fcluster(self.linkage, t=k, criterion="maxclust")
+        return hierarchy.fcluster(self.linkage, t=k, criterion="maxclust")
 
     def members(self, k: int) -> list[list[str]]:
         """The heads of each cluster of `cut(k)`, cluster 1 first."""
@@ -204,7 +202,7 @@ def standardised_distances(features: np.ndarray, block: int = COLUMN_BLOCK) -> n
         gram += z @ z.T
     sq = np.diag(gram)
     d2 = sq[:, None] + sq[None, :] - 2.0 * gram
-    return np.sqrt(np.maximum(squareform(d2, checks=False), 0.0))
+    return np.sqrt(np.maximum(distance.squareform(d2, checks=False), 0.0))
 
 
 def ward(features: np.ndarray, labels: list[str]) -> Clustering:
@@ -212,9 +210,9 @@ def ward(features: np.ndarray, labels: list[str]) -> Clustering:
     if len(features) < 2:
         raise ValueError("clustering needs at least two heads")
     dists = standardised_distances(features)  # condensed; Ward on it == Ward on the standardised points
-    square = squareform(dists)
+    square = distance.squareform(dists)
     np.fill_diagonal(square, np.inf)
-    return Clustering(list(labels), linkage(dists, method="ward"), square.min(axis=1), square.argmin(axis=1))
+    return Clustering(list(labels), hierarchy.linkage(dists, method="ward"), square.min(axis=1), square.argmin(axis=1))
 
 
 def cluster_layers(weight: Callable[[str], np.ndarray], layers: list[int], kind: str = "weights") -> Clustering:
@@ -232,7 +230,7 @@ def dendrogram_links(c: Clustering, k: int, max_leaves: int = 200) -> tuple[list
     (0 above the cut), each leaf its x, label and cluster. Trees over `max_leaves` show the last merges only."""
     n = len(c.labels)
     truncate = "lastp" if n > max_leaves else None
-    tree = dendrogram(c.linkage, p=max_leaves, truncate_mode=truncate, labels=c.labels, no_plot=True)
+    tree = hierarchy.dendrogram(c.linkage, p=max_leaves, truncate_mode=truncate, labels=c.labels, no_plot=True)
     ids = c.cut(k)
     leaf_cluster = [int(ids[_a_member(c.linkage, node, n)]) for node in tree["leaves"]]
     xs = 5.0 + 10.0 * np.arange(len(leaf_cluster))  # scipy's leaf positions
@@ -289,7 +287,7 @@ def statistics_reading(values: np.ndarray, label: str) -> str:
     if n_heads > 1:
         text += f" Heads differ most within layer {spread.argmax()} (std/mean {spread.max():.2f})."
     if n_layers >= 3 and np.ptp(means) > 0:
-        rho = spearmanr(np.arange(n_layers), means).statistic
+        rho = stats.spearmanr(np.arange(n_layers), means).statistic
         trend = "grows with depth" if rho > 0.5 else "shrinks with depth" if rho < -0.5 else "has no steady trend with depth"
         peak = f", peaking in layer {means.argmax()}" if 0 < means.argmax() < n_layers - 1 else ""
         text += (f" The layer mean {trend} (Spearman ρ = {rho:+.2f}): {means[0]:.3g} in layer 0, "

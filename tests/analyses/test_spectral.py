@@ -145,3 +145,34 @@ def test_chart_baseline_is_the_tables_baseline(minilm_dir):
     head = next(r for r in sm.diagnose_heads(model, layers={2}) if r["slot"] == "attn.OV" and r["head"] == 3)
     rand, _ = sm.matrix_eigenvalues(model, "blocks.2.attn.W_Q", head=3, kind="OV", shuffle=True)
     assert head["rand_lambda_max"] == pytest.approx(rand.max(), rel=1e-6)
+
+
+def test_streamed_eigenvalues_match_the_whole_matrix():
+    """The Gram summed over blocks of rows (reused buffers, flat) gives the whole matrix's ESD."""
+    from analyses.spectral import streamed_eigenvalues
+    w = np.random.default_rng(8).standard_normal((3000, 256)).astype(np.float32)
+    buf = np.empty(700 * 256, np.float32)
+
+    def blocks():
+        for start in range(0, 3000, 700):
+            part = w[start:start + 700].ravel()
+            buf[:part.size] = part
+            yield buf[:part.size]  # one buffer, overwritten each time, as Checkpoint.iter_chunks does
+    want = np.linalg.svd(w.astype(np.float64), compute_uv=False)[::-1] ** 2
+    np.testing.assert_allclose(streamed_eigenvalues(blocks(), 256), want, rtol=1e-4, atol=1e-5 * want[-1])
+
+
+def test_large_plain_slots_are_streamed_and_agree(minilm_dir, monkeypatch):
+    """A stored-as-is matrix above STREAM_FROM is read in blocks of rows: same ESD, and the chart reads it too."""
+    from adapters import open_model
+    model = open_model(minilm_dir)
+    whole = eigenvalues(sm.slot_matrix(model, "embed.W_E"))  # (30522, 384)
+    assert model.plain_source("embed.W_E") == "embeddings.word_embeddings.weight"
+    assert model.plain_source("blocks.0.attn.W_Q") is None  # cut into heads: read whole
+    monkeypatch.setattr(sm, "STREAM_FROM", 1)
+    monkeypatch.setattr(sm, "_STREAM_BLOCK", 384 * 1000)
+    monkeypatch.setattr(model, "weight", lambda name: pytest.fail(f"{name} must not be read whole"))
+    streamed, n_rows = sm.slot_eigenvalues(model, "embed.W_E")
+    assert n_rows == 30522
+    np.testing.assert_allclose(streamed, whole, rtol=1e-3, atol=1e-5 * whole[-1])
+    np.testing.assert_array_equal(sm.matrix_eigenvalues(model, "embed.W_E")[0], streamed)  # the chart's ESD

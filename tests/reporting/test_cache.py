@@ -25,12 +25,49 @@ def test_second_report_reads_the_cache(minilm_dir, tmp_path, monkeypatch):
     assert _run(minilm_dir, tmp_path / "b") == first and not calls
 
 
-def test_no_cache_stores_nothing_and_matches(minilm_dir, tmp_path, monkeypatch):
+def test_no_cache_stores_no_results_and_matches(minilm_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     cached = _run(minilm_dir, tmp_path / "a")[0]
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg2"))
     assert _run(minilm_dir, tmp_path / "b", "--no-cache")[0] == cached
-    assert not (tmp_path / "xdg2").exists()
+    assert os.listdir(tmp_path / "xdg2" / "weights-explorer") == ["assets"]  # the Vega script only, no results
+
+
+def test_vega_bundle_is_built_once_into_the_assets(minilm_dir, tmp_path, monkeypatch):
+    """The script the HTML inlines is built in a child process and kept; the next report reads it."""
+    import vl_convert
+
+    from reporting import html
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    html_text = _run(minilm_dir, tmp_path / "a", "--no-cache")[1]
+    (name,) = os.listdir(tmp_path / "xdg" / "weights-explorer" / "assets")
+    stored = (tmp_path / "xdg" / "weights-explorer" / "assets" / name).read_text()
+    assert name == html.bundle_name() and stored == vl_convert.javascript_bundle() and stored in html_text
+    monkeypatch.setattr(html, "vega_bundle", lambda: pytest.fail("the installed bundle must be reused"))
+    assert _run(minilm_dir, tmp_path / "b", "--no-cache")[1] == html_text
+
+
+def test_spectral_in_a_second_process_equals_in_process(minilm_dir, tmp_path):
+    """The spectral topic's numbers come from a worker process when other topics run beside it; same report."""
+    model = open_model(minilm_dir)
+    (alone,) = report.build(model, ["spectral"])  # one topic: computed here
+    logs = []
+    _, beside = report.build(model, ["positional", "spectral"], log=logs.append)  # in a worker
+    assert any(line.startswith("spectral") and "second process" in line for line in logs)
+    assert beside.data == alone.data and beside.reading == alone.reading
+    assert [c.to_dict() for c in beside.charts] == [c.to_dict() for c in alone.charts]
+
+
+def test_shuffled_baselines_are_an_option_with_their_own_cache_entry(minilm_dir, tmp_path):
+    model = open_model(minilm_dir)
+    cache = SectionCache(str(tmp_path))
+    (plain,) = report.build(model, ["spectral"], cache=cache)
+    (shuffled,) = report.build(model, ["spectral"], cache=cache, options={"spectral": {"shuffled": True}})
+    assert all(r["rand_alpha"] is None for r in plain.data)
+    assert all(r["rand_alpha"] is not None for r in shuffled.data if r["alpha"] is not None)
+    assert [r["alpha"] for r in plain.data] == [r["alpha"] for r in shuffled.data]  # the same real spectra
+    assert cache.load(model, "spectral").data == plain.data
+    assert cache.load(model, "spectral", {"shuffled": True}).data == shuffled.data
 
 
 def test_stale_or_broken_entries_are_misses(minilm_dir, tmp_path):
