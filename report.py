@@ -64,9 +64,13 @@ def build(model, topics=TOPICS, log=lambda msg: None, cache=None, options: dict 
     options = options or {}
     with threadpool_limits(1, user_api="blas"):
         away = _start_second_process(model, topics, cache, options)
-        done = {t: _section(model, t, cache, log, options.get(t, {})) for t in topics if t != away.topic}
-        if away.topic:
-            done[away.topic] = away.finish(model, cache, log)
+        try:
+            done = {t: _section(model, t, cache, log, options.get(t, {})) for t in topics if t != away.topic}
+            if away.topic:
+                done[away.topic] = away.finish(model, cache, log)
+        except BaseException:  # an error or Ctrl-C here: do not wait for the worker's topic to finish
+            away.cancel()
+            raise
     return [done[t] for t in topics]
 
 
@@ -76,15 +80,19 @@ def _section(model, topic: str, cache, log, options: dict):
     if section is not None:
         log(f"{topic:<14} {time.perf_counter() - start:6.2f} s (cached)")
         return section
-    module = importlib.import_module(f"reporting.{topic}")
-    section = module.section(model, **options)
-    if cache:  # the stored form is also what write() needs: JSON data, chart specs
+    section = importlib.import_module(f"reporting.{topic}").section(model, **options)
+    _store(model, topic, section, cache, options)
+    log(f"{topic:<14} {time.perf_counter() - start:6.2f} s")
+    return section
+
+
+def _store(model, topic: str, section, cache, options: dict) -> None:
+    """Into `cache`, if any, in the stored form, which is also what write() needs: JSON data, chart specs."""
+    if cache:
         from reporting.cache import spec
 
         section.data, section.charts = jsonable(section.data), [spec(c) for c in section.charts]
         cache.store(model, topic, section, options)
-    log(f"{topic:<14} {time.perf_counter() - start:6.2f} s")
-    return section
 
 
 class _SecondProcess:
@@ -105,13 +113,22 @@ class _SecondProcess:
         finally:
             self.pool.shutdown()
         section = importlib.import_module(f"reporting.{self.topic}").present(model, numbers)
-        if cache:
-            from reporting.cache import spec
-
-            section.data, section.charts = jsonable(section.data), [spec(c) for c in section.charts]
-            cache.store(model, self.topic, section, self.options)
+        _store(model, self.topic, section, cache, self.options)
         log(f"{self.topic:<14} {time.perf_counter() - self.start:6.2f} s (second process, peak RSS {peak_mb:.0f} MB)")
         return section
+
+
+    def cancel(self) -> None:
+        """Stop the worker now (Python 3.14 has terminate_workers(); before it, its processes are ended here)."""
+        if self.pool is None:
+            return
+        if hasattr(self.pool, "terminate_workers"):
+            self.pool.terminate_workers()
+            return
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())  # shutdown() forgets them
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
 
 
 def _start_second_process(model, topics, cache, options) -> _SecondProcess:

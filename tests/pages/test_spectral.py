@@ -27,8 +27,10 @@ def test_bundled_model_charts_verdicts_and_widgets():
     assert at.title[0].value == "Training quality (spectra)"
     titles = _titles(at)
     assert "alpha by layer and matrix" in titles
-    assert "embed.W_E" in titles and "element-wise shuffled copy" in titles  # ESD beside its shuffled copy
+    assert "embed.W_E" in titles and "element-wise shuffled copy" not in titles  # baselines are opt-in
     assert "alpha of attn.W_Q per head" in titles
+    assert "rand_alpha" not in at.selectbox(key="spectral_metric").options
+    assert "shuffled copy's largest" not in _text(at)
     text = _text(at)
     assert "alpha > 6" in text and "under-trained" in text  # thresholds written where the user reads
     assert "looks under-trained" in text and "layer 4 attn.W_V" in text  # a computed verdict on MiniLM
@@ -44,6 +46,13 @@ def test_bundled_model_charts_verdicts_and_widgets():
     at.selectbox(key="spectral_heatmap_kind").set_value("attn.QK").run()
     assert "stable_rank of attn.QK per head" not in _titles(at)
     assert "alpha of attn.QK per head" in _titles(at)
+
+    at.toggle(key="spectral_shuffled").set_value(True).run()  # the baselines: same seed as the report's
+    assert not errors(at), errors(at)
+    assert "element-wise shuffled copy" in _titles(at)
+    at.selectbox(key="spectral_metric").set_value("rand_alpha").run()
+    assert "rand_alpha by layer and matrix" in _titles(at)
+    assert "above the shuffled copy's largest" in _text(at)  # the verdict reads the baseline too
 
 
 def test_tiny_gpt2_without_heads(tmp_path):

@@ -86,3 +86,24 @@ def test_stale_or_broken_entries_are_misses(minilm_dir, tmp_path):
 @pytest.fixture(autouse=True)
 def _no_user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "default-xdg"))  # never the user's cache
+
+
+def test_an_error_beside_the_second_process_stops_it(minilm_dir, monkeypatch):
+    """A topic failing in the main process raises at once; the spectral worker is ended, not waited for."""
+    import time
+
+    import psutil
+
+    from reporting import positional
+
+    def broken(model):
+        time.sleep(0.5)  # the worker has started by now
+        raise RuntimeError("broken topic")
+    monkeypatch.setattr(positional, "section", broken)
+    model = open_model(minilm_dir)
+    with pytest.raises(RuntimeError, match="broken topic"):
+        report.build(model, ["spectral", "positional"])
+    time.sleep(0.5)
+    alive = [p for p in psutil.Process().children(recursive=True)
+             if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not [p for p in alive if "spawn_main" in " ".join(p.cmdline())]  # (multiprocessing's tracker stays)
