@@ -8,8 +8,8 @@ module: "cannot import name 'euclidean' from partially initialized module 'scipy
 import is one step behind this module's own import lock: a second thread waits for all of it.
 scipy.linalg imports none of them and is imported directly (the report's spectral worker needs only it).
 """
-from scipy import special, stats  # noqa: F401  (stats first: it pulls in scipy.spatial.distance)
-from scipy.cluster import hierarchy  # noqa: F401
-from scipy.spatial import distance  # noqa: F401
+from scipy import special, stats  # stats first: it pulls in scipy.spatial.distance
+from scipy.cluster import hierarchy
+from scipy.spatial import distance
 
 __all__ = ["distance", "hierarchy", "special", "stats"]

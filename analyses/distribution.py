@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from ._scipy import special, stats
 
+from analyses._scipy import special, stats
 from analyses.tensor_stats import tensor_stats
 
 KS_FULL_LIMIT = 2_000_000  # up to this many values the KS test uses them all (GPT-2 small's c_attn: 1.77M)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-from ._scipy import distance, hierarchy, stats
+
+from analyses._scipy import distance, hierarchy, stats
 
 SLOTS = ("W_Q", "W_K", "W_V", "W_O")
 STATISTICS = {  # key -> label shown to users
@@ -212,7 +213,8 @@ def ward(features: np.ndarray, labels: list[str]) -> Clustering:
     dists = standardised_distances(features)  # condensed; Ward on it == Ward on the standardised points
     square = distance.squareform(dists)
     np.fill_diagonal(square, np.inf)
-    return Clustering(list(labels), hierarchy.linkage(dists, method="ward"), square.min(axis=1), square.argmin(axis=1))
+    tree = hierarchy.linkage(dists, method="ward")
+    return Clustering(list(labels), tree, square.min(axis=1), square.argmin(axis=1))
 
 
 def cluster_layers(weight: Callable[[str], np.ndarray], layers: list[int], kind: str = "weights") -> Clustering:

@@ -10,7 +10,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from ._scipy import stats as sps
+
+from analyses._scipy import stats as sps
 
 DENSITY_POINTS = 64  # a violin outline; enough to look smooth, few enough to send for every layer
 

@@ -9,9 +9,9 @@ its Vega-Lite spec (a dict, `chart.to_dict()`), since the HTML needs nothing els
 section read back carries those specs in `charts` (reporting.html.render takes either).
 
 The key is the model's identity (path + size + mtime of its files, the Hub revision, or an upload's
-digest), its architecture and config (so --n-heads counts), the topic and its options, and CODE_VERSION: a hash of
-this program's sources and of the library versions that shape the numbers and the charts, so any
-change of code is a miss rather than a stale hit. Files are JSON, written atomically; anything that
+digest), its architecture and config (so --n-heads counts), the topic and its options, and
+CODE_VERSION: a hash of this program's sources and of the library versions that shape the numbers
+and the charts, so any change of code is a miss rather than a stale hit. Files are JSON, written atomically; anything that
 fails to parse or to match its key is ignored and recomputed. Nothing is ever unpickled.
 """
 from __future__ import annotations
@@ -103,8 +103,8 @@ class SectionCache:
         _write(self._path(key), text)
 
 
-
 def assets_dir() -> str:
+    """$XDG_CACHE_HOME/weights-explorer/assets (or ~/.cache/...): files the tool builds once, for every model."""
     return os.path.join(os.path.dirname(default_dir()), "assets")
 
 
