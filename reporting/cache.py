@@ -56,11 +56,17 @@ def code_version() -> str:
     return h.hexdigest()[:16]
 
 
-class SectionCache:
-    """Report sections on disk, one JSON file per (model, topic, code version)."""
+# The results folder is pruned, least recently used first, whenever a store takes it past this size:
+# every code change writes new keys, so without it stale sections would pile up for ever.
+MAX_BYTES = 256 << 20
 
-    def __init__(self, folder: str | None = None):
+
+class SectionCache:
+    """Report sections on disk, one JSON file per (model, topic, options, code version)."""
+
+    def __init__(self, folder: str | None = None, max_bytes: int = MAX_BYTES):
         self.folder = folder or default_dir()
+        self.max_bytes = max_bytes
 
     def _key(self, model, topic: str, options: dict | None) -> dict:
         key = {"identity": model.identity, "arch": model.arch, "cfg": model.cfg.to_dict(), "topic": topic,
@@ -76,8 +82,9 @@ class SectionCache:
     def load(self, model, topic: str, options: dict | None = None) -> Section | None:
         """The stored section of this model, topic and options, or None (never stored, stale, or unreadable)."""
         key = self._key(model, topic, options)
+        path = self._path(key)
         try:
-            with open(self._path(key), encoding="utf-8") as f:
+            with open(path, encoding="utf-8") as f:
                 doc = json.load(f)
         except (OSError, ValueError):
             return None
@@ -88,6 +95,8 @@ class SectionCache:
         if not (isinstance(s.get("key"), str) and isinstance(s.get("title"), str) and isinstance(s.get("reading"), str)
                 and isinstance(s.get("charts"), list) and all(isinstance(c, dict) for c in s["charts"])):
             return None
+        with contextlib.suppress(OSError):
+            os.utime(path)  # recently used: pruned last
         return Section(s["key"], s["title"], s.get("data"), s["reading"], s["charts"])
 
     def store(self, model, topic: str, section: Section, options: dict | None = None) -> None:
@@ -101,6 +110,22 @@ class SectionCache:
         except (TypeError, ValueError):  # data that is not JSON: not cached
             return
         _write(self._path(key), text)
+        self.prune()
+
+    def prune(self) -> None:
+        """Delete the least recently used sections until the folder holds at most `max_bytes`."""
+        try:
+            entries = [(e.stat().st_mtime, e.stat().st_size, e.path) for e in os.scandir(self.folder)
+                       if e.is_file() and e.name.endswith(".json")]
+        except OSError:
+            return
+        total = sum(size for _, size, _ in entries)
+        for _, size, path in sorted(entries):  # oldest first
+            if total <= self.max_bytes:
+                break
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+                total -= size
 
 
 def assets_dir() -> str:

@@ -107,3 +107,18 @@ def test_an_error_beside_the_second_process_stops_it(minilm_dir, monkeypatch):
     alive = [p for p in psutil.Process().children(recursive=True)
              if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not [p for p in alive if "spawn_main" in " ".join(p.cmdline())]  # (multiprocessing's tracker stays)
+
+
+def test_the_cache_is_pruned_least_recently_used_first(minilm_dir, tmp_path):
+    model = open_model(minilm_dir)
+    cache = SectionCache(str(tmp_path))
+    sections = dict(zip(["architecture", "positional", "layers"],
+                        report.build(model, ["architecture", "positional", "layers"], cache=cache)))
+    sizes = {f.name.split("-")[0]: f.stat().st_size for f in tmp_path.iterdir()}
+    for age, topic in enumerate(["layers", "architecture", "positional"]):  # oldest first
+        os.utime(tmp_path / next(f.name for f in tmp_path.iterdir() if f.name.startswith(topic)), (age, age))
+    assert cache.load(model, "layers").data == sections["layers"].data  # read now: the most recent
+    cache.max_bytes = sizes["layers"] + sizes["positional"]
+    cache.prune()
+    assert sorted(f.name.split("-")[0] for f in tmp_path.iterdir()) == ["layers", "positional"]
+    assert cache.load(model, "architecture") is None and cache.load(model, "positional") is not None
