@@ -123,6 +123,7 @@ def _diagnose_slot(model, name: str, with_shuffled: bool) -> Diagnostics | None:
     evals, n_rows = slot_eigenvalues(model, name)
     if len(evals) < MIN_EVALS:
         return None
+    # the shuffle needs the whole matrix, read again here: a streamed slot is never whole otherwise
     rand = eigenvalues(shuffled(slot_matrix(model, name), seed_for(name))) if with_shuffled else None
     return from_eigenvalues(evals, n_rows, rand)
 

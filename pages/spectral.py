@@ -54,7 +54,7 @@ left, right = st.columns(2)
 with_heads = left.toggle("Per-head diagnostics (W_Q, W_K, W_V, W_O and the QK / OV circuits of every head)",
                          value=True, key="spectral_heads")
 shuffled = right.toggle("Shuffled baselines (each matrix beside a copy with its entries shuffled: correlation "
-                        "traps, learned spikes; a second decomposition of everything, about 3x the time)",
+                        "traps, learned spikes; a second decomposition of everything, about 4x the time)",
                         value=False, key="spectral_shuffled")
 metrics = METRICS + SHUFFLED_METRICS if shuffled else METRICS
 slot_rows, head_rows = _all_rows(model, with_heads, shuffled)
