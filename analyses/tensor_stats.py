@@ -27,6 +27,11 @@ std/4), when its spread max|x - c| is outside [2^-24, 2^24] (float32 over/underf
 powers), or when it holds NaN or Inf (the float64 path counts them). Its dot products are longer
 than BLOCK, so a caller should pin BLAS to one thread (threadpoolctl), as reporting.stats_scan does.
 
+`Moments.add_stored(chunk, dtype)` takes a chunk as a checkpoint stores it (bf16 as uint16 bits,
+fp16, fp32) and, where numba is installed, folds it in with one compiled pass (analyses/fused.py):
+float64 shifted power sums, the same algebra and fallbacks, and errors ~1000x inside the bound below
+(tests/analyses/test_fused.py); without numba it decodes the chunk and calls `add`.
+
 Error bound of the fast path, verified against float64 numpy and scipy.stats (bias=True) in
 tests/analyses/test_tensor_stats.py on adversarial data (mean 1e4 with std 1e-2, Student t,
 lognormal, Cauchy, one spike in 1e5, bf16-quantised weights, 0/1 values):
@@ -41,6 +46,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from analyses import fused
 
 # Values per float64 block: two 64 KB buffers stay in L1/L2 while six passes run over them. Kept
 # under 10,000 because OpenBLAS splits a longer dot product over all its threads, which is 100x
@@ -149,13 +156,12 @@ class Moments:
         """The float32 path for one chunk; False (nothing folded in) where the float64 path must run."""
         n = x.size
         if self.n:  # the shift from the values so far
-            mu, sd = self.mean, math.sqrt(self.m2 / self.n)
+            c = self._shift(self.mean, math.sqrt(self.m2 / self.n))
         else:  # from the chunk's head; NaN or Inf there: the float64 path
             head = x[:_HEAD].astype(np.float64)
-            mu, sd = float(head.mean()), float(head.std())
-            if not (math.isfinite(mu) and math.isfinite(sd)):
+            c = self._shift(float(head.mean()), float(head.std()))
+            if c is None:
                 return False
-        c = 0.0 if abs(mu) * 16 <= sd else float(np.float32(mu))  # shift 0: no subtraction pass
         c32 = np.float32(c)
         fb = min(FAST_BLOCK, n)
         if self._d is None or self._d.size < fb:
@@ -176,12 +182,52 @@ class Moments:
             s2 += float(dot(d, d))
             s3 += float(dot(d2, d))
             s4 += float(dot(d2, d2))
+        if lo != hi and max(hi - c, c - lo) < FAST_MIN_SPREAD:  # fourth powers would underflow float32
+            return False
+        return self._add_power_sums(n, c, s1, s2, s3, s4, lo, hi)
+
+    def add_stored(self, stored: np.ndarray, dtype: str) -> "Moments":
+        """Fold in a flat chunk as a checkpoint stores it: dtype "BF16" (uint16 bits), "F16" or "F32".
+
+        With numba (analyses.fused) one compiled pass takes its float64 power sums; without it, or
+        where that pass cannot be used (a NaN or Inf, ill-conditioned sums), the values are
+        decoded to float32 and added as by `add`. Returns self.
+        """
+        if stored.size and fused.available():
+            c = self._stored_shift(stored, dtype)
+            if c is not None:
+                sums = fused.power_sums(stored, dtype, c)
+                if sums.finite and self._add_power_sums(stored.size, c, *sums[:6]):
+                    self.fast_chunks += 1
+                    return self
+        return self.add(fused.decode(stored, dtype))
+
+    def _stored_shift(self, stored: np.ndarray, dtype: str) -> float | None:
+        """The power sums' shift, as for `_add_fast`; the head's moments come from the kernel itself."""
+        if self.n:
+            return self._shift(self.mean, math.sqrt(self.m2 / self.n))
+        head = fused.power_sums(stored[:_HEAD], dtype, 0.0)
+        if not head.finite:
+            return None
+        k = min(stored.size, _HEAD)
+        mu = head.s1 / k
+        return self._shift(mu, math.sqrt(max(head.s2 / k - mu * mu, 0.0)))
+
+    @staticmethod
+    def _shift(mean: float, std: float) -> float | None:
+        """Where to centre power sums: 0 when |mean| is small next to std (no subtraction pass), else
+        the mean rounded to float32 (x - c is then exact for values within a factor 2 of it). None: NaN/Inf."""
+        if not (math.isfinite(mean) and math.isfinite(std)):
+            return None
+        return 0.0 if abs(mean) * 16 <= std else float(np.float32(mean))
+
+    def _add_power_sums(self, n: int, c: float, s1: float, s2: float, s3: float, s4: float,
+                        lo: float, hi: float) -> bool:
+        """Fold in n values given their sums S_k of (x - c)^k, min and max; False where ill-conditioned."""
         if lo == hi:  # constant: its moments are exact zeros
             self.min, self.max = min(self.min, lo), max(self.max, hi)
             self._merge(n, lo, 0.0, 0.0, 0.0)
             return True
-        if max(hi - c, c - lo) < FAST_MIN_SPREAD:  # fourth powers would underflow float32
-            return False
         # shifted power sums -> central moments (exact algebra, float64)
         dm = s1 / n  # mean - c
         var = s2 / n - dm * dm

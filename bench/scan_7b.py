@@ -46,10 +46,13 @@ def phase_open(path: str) -> dict:
     return {"seconds": dt, "tensors": len(model.raw_names()), "rss_mb": peak_rss_mb()}
 
 
-def phase_stats(path: str, workers: int) -> dict:
+def phase_stats(path: str, workers: int, numpy_only: bool = False) -> dict:
     import numpy as np
     from adapters import open_model
-    from reporting.stats_scan import scan
+    from analyses import fused
+    from reporting.stats_scan import LARGE_MODEL_BYTES, scan
+    if numpy_only:
+        fused._kernels = {}  # as where numba is missing
     model = open_model(path)
     base = peak_rss_mb()
     t0 = time.perf_counter()
@@ -60,14 +63,17 @@ def phase_stats(path: str, workers: int) -> dict:
     # spot check one matrix against numpy (it is read whole here, after the peak was taken)
     import resource
     rss = peak_rss_mb()
-    # worker processes (large models): each one's peak counts too, as the largest child's, times workers
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    large = nbytes >= LARGE_MODEL_BYTES
+    how = ("numba kernel, threads" if fused.available() else "numpy, worker processes") if large else "numpy, threads"
+    # worker processes (large models without numba): each one's peak counts too, as the largest child's,
+    # times workers
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if "processes" in how else 0.0
     rss += workers * child_mb
     name = model.raw_names()[1]
     x = model.raw(name).astype(np.float64)
     s = next(s for s in stats if s.name == name)
     err = max(abs(s.mean - x.mean()) / x.std(), abs(s.std / x.std() - 1))
-    return {"seconds": dt, "bytes": nbytes, "values": sum(s.count for s in stats), "rss_mb": rss,
+    return {"seconds": dt, "bytes": nbytes, "path": how, "values": sum(s.count for s in stats), "rss_mb": rss,
             "rss_before_mb": base, "worker_rss_mb": child_mb, "check_name": name, "check_rel_err": err,
             "max_abs_kurtosis": worst.kurtosis, "tensors": len(stats)}
 
@@ -121,9 +127,9 @@ def phase_spectral(path: str, exact_layers: list[int], k: int) -> dict:
             "max_rel_err": {m: max(e, default=None) for m, e in errs.items()}, "rss_mb": peak_rss_mb()}
 
 
-def child(phase: str, args) -> dict:
+def child(phase: str, args, numpy_only: bool = False) -> dict:
     cmd = [sys.executable, __file__, "--path", args.path, "--phase", phase, "--workers", str(args.workers),
-           "--exact-layers", args.exact_layers, "--k", str(args.k)]
+           "--exact-layers", args.exact_layers, "--k", str(args.k)] + (["--numpy-only"] if numpy_only else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -136,10 +142,11 @@ def main() -> None:
     ap.add_argument("--exact-layers", default="0", help="comma-separated layers for the exact spectra")
     ap.add_argument("--k", type=int, default=64, help="top singular values of the fast path")
     ap.add_argument("--skip-spectral", action="store_true")
+    ap.add_argument("--numpy-only", action="store_true", help=argparse.SUPPRESS)  # the stats phase without numba
     args = ap.parse_args()
     layers = [int(l) for l in args.exact_layers.split(",") if l]
     if args.phase:
-        fn = {"open": lambda: phase_open(args.path), "stats": lambda: phase_stats(args.path, args.workers),
+        fn = {"open": lambda: phase_open(args.path), "stats": lambda: phase_stats(args.path, args.workers, args.numpy_only),
               "spectral": lambda: phase_spectral(args.path, layers, args.k)}[args.phase]
         print(json.dumps(fn()))
         return
@@ -151,15 +158,17 @@ def main() -> None:
     cat = cat_files(files)
     opened = child("open", args)
     stats = child("stats", args)
-    cat2 = cat_files(files)  # again after the scan: the cache may have been squeezed meanwhile
+    numpy_stats = child("stats", args, numpy_only=True)  # the same scan where numba is missing
+    cat2 = cat_files(files)  # again after the scans: the cache may have been squeezed meanwhile
     cat_s = min(cat["seconds"], cat2["seconds"])
     rows = [
         {"case": "open (headers + config)", "ours": f"{opened['seconds'] * 1e3:.1f} ms", "baseline": "",
          "ratio": "", "peak RSS MB": opened["rss_mb"]},
-        {"case": f"stats scan, {stats['tensors']} tensors, {size / 1e9:.2f} GB",
-         "ours": f"{stats['bytes'] / stats['seconds'] / 1e9:.2f} GB/s ({stats['seconds']:.1f} s)",
-         "baseline": f"cat: {size / cat_s / 1e9:.2f} GB/s ({cat_s:.1f} s)",
-         "ratio": round(cat_s / stats["seconds"], 3), "peak RSS MB": stats["rss_mb"]},
+        *({"case": f"stats scan{label}, {run['tensors']} tensors, {size / 1e9:.2f} GB",
+           "ours": f"{run['bytes'] / run['seconds'] / 1e9:.2f} GB/s ({run['seconds']:.1f} s)",
+           "baseline": f"cat: {size / cat_s / 1e9:.2f} GB/s ({cat_s:.1f} s)",
+           "ratio": round(cat_s / run["seconds"], 3), "peak RSS MB": run["rss_mb"]}
+          for run, label in ((stats, ""), (numpy_stats, " without numba"))),
     ]
     if not args.skip_spectral:
         sp = child("spectral", args)
@@ -175,8 +184,10 @@ def main() -> None:
     print("ratio: for the scan, our throughput / cat's (target >= 0.5, peak RSS target < 2048 MB); "
           "for spectra, fast time / exact time")
     print(f"scan spot check ({stats['check_name']} vs numpy): max relative error {stats['check_rel_err']:.2e}; "
-          f"RSS before the scan {stats['rss_before_mb']:.0f} MB; scan peak RSS = parent + {args.workers} x "
-          f"{stats['worker_rss_mb']:.0f} MB (largest worker process); cat peak RSS {cat['rss_mb']:.1f} MB; "
+          f"scan path: {stats['path']} (without numba: {numpy_stats['path']}); RSS before the scan {stats['rss_before_mb']:.0f} MB; "
+          + "".join(f"peak RSS{label} = parent + {args.workers} x {run['worker_rss_mb']:.0f} MB (largest worker "
+                    "process); " for run, label in ((stats, ""), (numpy_stats, " without numba"))
+                    if run["worker_rss_mb"]) + f"cat peak RSS {cat['rss_mb']:.1f} MB; "
           f"cat runs {cat['seconds']:.1f} s / {cat2['seconds']:.1f} s (before / after the scan)")
     if not args.skip_spectral:
         print(f"spectra: {sp['matrices']} matrices in all; exact and fast paths timed on the {sp['subset']} of "
