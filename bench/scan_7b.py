@@ -50,7 +50,7 @@ def phase_stats(path: str, workers: int, numpy_only: bool = False) -> dict:
     import numpy as np
     from adapters import open_model
     from analyses import fused
-    from reporting.stats_scan import LARGE_MODEL_BYTES, scan
+    from reporting.stats_scan import PROCESSES, scan, scan_path
     if numpy_only:
         fused._kernels = {}  # as where numba is missing
     model = open_model(path)
@@ -63,11 +63,10 @@ def phase_stats(path: str, workers: int, numpy_only: bool = False) -> dict:
     # spot check one matrix against numpy (it is read whole here, after the peak was taken)
     import resource
     rss = peak_rss_mb()
-    large = nbytes >= LARGE_MODEL_BYTES
-    how = ("numba kernel, threads" if fused.available() else "numpy, worker processes") if large else "numpy, threads"
+    how = scan_path(model.checkpoint)
     # worker processes (large models without numba): each one's peak counts too, as the largest child's,
     # times workers
-    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if "processes" in how else 0.0
+    child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if how == PROCESSES else 0.0
     rss += workers * child_mb
     name = model.raw_names()[1]
     x = model.raw(name).astype(np.float64)

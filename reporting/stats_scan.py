@@ -88,12 +88,11 @@ def scan(model, progress: Progress | None = None, workers: int = 2,
         if progress is not None:
             progress(len(results), len(names), name)
 
-    total = sum(checkpoint.entries[n].nbytes for n in names)
-    large = total >= LARGE_MODEL_BYTES and hasattr(checkpoint, "iter_chunks")
-    compiled = large and fused.available()
+    path = scan_path(checkpoint)
+    compiled = path == COMPILED
     # Largest first, so the last tensor to finish is a small one and both workers stay busy.
     order = sorted(names, key=lambda n: -checkpoint.entries[n].nbytes)
-    if workers > 1 and large and not compiled:
+    if workers > 1 and path == PROCESSES:
         try:
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=_worker_init, initargs=(checkpoint,)) as pool:
@@ -110,6 +109,17 @@ def scan(model, progress: Progress | None = None, workers: int = 2,
                 _collect(pool, {pool.submit(tensor_scan, checkpoint, n, chunk_elems, compiled=compiled): n
                                 for n in order if n not in results}, finished)
     return [results[n] for n in names]
+
+
+COMPILED, PROCESSES, THREADS = "numba kernel, threads", "numpy, worker processes", "numpy, threads"
+
+
+def scan_path(checkpoint) -> str:
+    """How `scan` reads this checkpoint: COMPILED, PROCESSES or THREADS (the module doc says why)."""
+    total = sum(e.nbytes for e in checkpoint.entries.values())
+    if total < LARGE_MODEL_BYTES or not hasattr(checkpoint, "iter_chunks"):
+        return THREADS
+    return COMPILED if fused.available() else PROCESSES
 
 
 def _collect(pool, futures: dict, finished: Callable) -> None:
