@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import json
 import math
 import os
 import sys
 import time
 
-# Topic modules in reporting/, in the order the report shows them; each has section(model) -> Section.
-TOPICS = ["architecture", "positional", "distributions", "layers", "pca", "heads", "spectral", "stats"]
+# The report's sections, in the order it shows them: report.json key -> the topic (topics/) that computes it.
+# reporting/<key>.py turns the topic's result into a Section: section(result) -> Section.
+SECTIONS = {"architecture": "architecture", "positional": "positional", "distributions": "distributions",
+            "layers": "layers", "pca": "pca", "heads": "heads", "spectral": "spectral", "stats": "health"}
+TOPICS = list(SECTIONS)
 
 
 def jsonable(value):
@@ -40,8 +44,8 @@ def jsonable(value):
 
 
 # The heaviest topic's numbers are computed in a second process while this one does the other topics,
-# so both cores work; its module splits section() into compute(model, **options) (numbers only, sent
-# back pickled) and present(model, numbers) (reading and charts, here). Threads would not do: its many
+# so both cores work: its topic's compute(model, **options) runs there (numbers only, sent back
+# pickled) and its section(result) (reading and charts) here. Threads would not do: its many
 # LAPACK calls and the other topics' many small numpy calls fight over the GIL (measured on GPT-2
 # small: heads 1.3 s alone, 4.5 s beside spectral on a second thread).
 SECOND_PROCESS = "spectral"
@@ -50,7 +54,7 @@ SECOND_PROCESS = "spectral"
 def build(model, topics=TOPICS, log=lambda msg: None, cache=None, options: dict | None = None) -> list:
     """Every topic's Section, in `topics` order; from and into `cache` (a reporting.cache.SectionCache) if given.
 
-    `options` maps a topic to keyword arguments of its section(), e.g. {"spectral": {"shuffled": True}};
+    `options` maps a topic to keyword arguments of its compute(), e.g. {"spectral": {"shuffled": True}};
     they are part of the cache key.
 
     BLAS is pinned to one thread: these are many mid-sized matrices, for which multi-threaded OpenBLAS
@@ -80,10 +84,23 @@ def _section(model, topic: str, cache, log, options: dict):
     if section is not None:
         log(f"{topic:<14} {time.perf_counter() - start:6.2f} s (cached)")
         return section
-    section = importlib.import_module(f"reporting.{topic}").section(model, **options)
+    section = _present(topic, _compute(model, topic, options))
     _store(model, topic, section, cache, options)
     log(f"{topic:<14} {time.perf_counter() - start:6.2f} s")
     return section
+
+
+def _compute(model, topic: str, options: dict, executor=None):
+    """The topic's numbers: topics.<SECTIONS[topic]>.compute(model, **options), on `executor` if it takes one."""
+    compute = importlib.import_module(f"topics.{SECTIONS[topic]}").compute
+    if executor is not None and "executor" in inspect.signature(compute).parameters:
+        return compute(model, **options, executor=executor)
+    return compute(model, **options)
+
+
+def _present(topic: str, result):
+    """The topic's Section: reporting.<topic>.section(result) (reading, JSON data and charts)."""
+    return importlib.import_module(f"reporting.{topic}").section(result)
 
 
 def _store(model, topic: str, section, cache, options: dict) -> None:
@@ -107,12 +124,12 @@ class _SecondProcess:
         from concurrent.futures.process import BrokenProcessPool
 
         try:
-            numbers, peak_mb = self.future.result()
+            result, peak_mb = self.future.result()
         except (BrokenProcessPool, OSError):  # killed or never started: compute it here instead
             return _section(model, self.topic, cache, log, self.options)
         finally:
             self.pool.shutdown()
-        section = importlib.import_module(f"reporting.{self.topic}").present(model, numbers)
+        section = _present(self.topic, result)
         _store(model, self.topic, section, cache, self.options)
         log(f"{self.topic:<14} {time.perf_counter() - self.start:6.2f} s (second process, peak RSS {peak_mb:.0f} MB)")
         return section
@@ -154,13 +171,12 @@ def _worker_numbers(located, n_heads, topic: str, options: dict):
     from threadpoolctl import threadpool_limits
 
     from adapters import open_located
-    from analyses import spectral_model
+    from topics.executor import Executor
 
-    spectral_model.POOL_THREADS = 1  # the main process keeps the other core busy
     model = open_located(located, n_heads)
     with threadpool_limits(1, user_api="blas"):
-        numbers = importlib.import_module(f"reporting.{topic}").compute(model, **options)
-    return numbers, _peak_rss_mb()
+        result = _compute(model, topic, options, Executor(threads=1))  # the main process keeps the other core busy
+    return result, _peak_rss_mb()
 
 
 def _peak_rss_mb() -> float:

@@ -78,7 +78,7 @@ class Model:
                     raw = source
                 if raw is None:
                     continue
-                name = template.format(l=layer) if layer is not None else template
+                name = schema.expand(template, layer)
                 self.raw_slots.setdefault(raw, []).append(name)
                 if cfg.n_heads is None and schema.split_layer(name)[1] in schema.HEAD_SLOTS:
                     continue  # kept in raw_slots for its category; no per-head view without n_heads
@@ -112,15 +112,30 @@ class Model:
         raw, transform = self._slots[name]
         return self._virtual.get(raw, raw) if transform in (transforms.same, transforms.transpose) else None
 
-    def layer_names(self, slot: str) -> list[str]:
+    def layer_names(self, slot: str, stack: str = schema.MAIN) -> list[str]:
         """'attn.W_Q' -> ['blocks.0.attn.W_Q', ...] for the layers that have it."""
-        return [n for n in self._slots if schema.split_layer(n)[1] == slot]
+        return [schema.name(slot, l, stack) for l in self.layers(slot, stack)]
+
+    def layers(self, slot: str, stack: str = schema.MAIN) -> list[int]:
+        """The layers of `stack` that have `slot`, ascending: layers('attn.W_Q') -> [0, 1, ...]."""
+        keys = (schema.parse(n) for n in self._slots)
+        return sorted(k.layer for k in keys if k.slot == slot and k.stack == stack and k.layer is not None)
+
+    @property
+    def has_heads(self) -> bool:
+        """Whether the per-head attention view exists (the head count is known and an adapter maps the heads)."""
+        return bool(self.layers("attn.W_Q"))
+
+    @property
+    def cache_key(self) -> str:
+        """Everything a computed result depends on besides the caller's options: the files (identity) and the
+        head count the caller supplied (which changes cfg and so every per-head slot)."""
+        return f"{self.identity}|n_heads={self.requested_heads}"
 
     def slots(self) -> list[str]:
         """Distinct per-layer slot names ('attn.W_Q', 'mlp.W_in', ...), in schema order."""
-        seen = {schema.split_layer(n)[1] for n in self._slots if schema.split_layer(n)[0] is not None}
-        order = [t.removeprefix("blocks.{l}.") for t in schema.SLOTS if t.startswith("blocks.{l}.")]
-        return [s for s in order if s in seen]
+        seen = {k.slot for k in map(schema.parse, self._slots) if k.layer is not None}
+        return [s for s in schema.LAYER_SLOTS if s in seen]
 
     # ---- raw tensors ---------------------------------------------------------------------
     def raw_names(self) -> list[str]:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import LoadError
+from .units import human_bytes
 
 GB = 10**9
 HOSTED_MAX_BYTES = 2 * GB
@@ -46,13 +47,6 @@ def parse_bytes(text: str) -> int:
     if number <= 0:
         raise LoadError(f"{text!r} is not a size in bytes (like 2000000000 or 2GB).")
     return int(number * 1000 ** "_KMGT".index(m.group(2) or "_"))
-
-
-def human_bytes(n: int) -> str:
-    for unit, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n} bytes"
 
 
 def parse_hub_id(source: str) -> tuple[str, str | None]:

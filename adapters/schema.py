@@ -7,46 +7,142 @@ Names and shapes follow TransformerLens. `x` is the vector entering the attentio
     mlp = act(x @ W_in + b_in) @ W_out + b_out
     gated mlp = (act(x @ W_gate) * (x @ W_in + b_in)) @ W_out + b_out
 A slot the architecture lacks is absent, never zero-filled.
+
+A name is a `Key`: (stack, layer, slot). It is written `blocks.3.attn.W_Q` for a layer of the
+main stack and `embed.W_E` for a slot outside the layers. Only this module builds or parses the
+written form (`name`, `parse`); everything else passes keys or calls these two.
+
+Room for more than one stack of one kind of layer (the next architectures fill these in):
+- A second stack is another `stack`: `encoder.2.attn.W_Q` is layer 2 of an encoder-decoder
+  model's encoder, whose decoder is `blocks`; `vision.0.mlp.W_in` a vision tower beside a text
+  stack. A stack's own global slots carry its name too (`encoder.ln_final.w`).
+- Cross-attention is its own sublayer, `cross_attn.*`, with attn's per-head shapes (queries from
+  the decoder's residual stream, keys and values from the encoder's output).
+- Mixture-of-experts layers keep the expert index inside the array: `mlp.experts.W_in` is
+  `[n_experts, d_model, d_mlp]`, one slot for every expert, beside the router `mlp.W_router`.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-# template -> (shape, meaning). Shapes are in ModelConfig's names.
-SLOTS: dict[str, tuple[str, str]] = {
+MAIN = "blocks"  # the main stack: a decoder, or the only stack of an encoder-only model
+STACKS = {
+    MAIN: "the model's layers (a decoder-only or encoder-only model, or an encoder-decoder's decoder)",
+    "encoder": "an encoder-decoder model's encoder (T5, BART, Whisper), beside its decoder in `blocks`",
+    "vision": "a vision tower beside the text stack (vision-language models)",
+}
+
+# slot outside the layers -> (shape, meaning). Shapes are in ModelConfig's names.
+GLOBAL_SLOTS: dict[str, tuple[str, str]] = {
     "embed.W_E": ("[d_vocab, d_model]", "token embedding"),
     "embed.ln.w": ("[d_model]", "norm applied to the embeddings (BERT, Bloom)"),
     "embed.ln.b": ("[d_model]", "bias of that norm"),
     "token_type_embed.W_token_type": ("[n_types, d_model]", "segment embedding (BERT)"),
     "pos_embed.W_pos": ("[n_ctx, d_model]", "learned positional embedding, row i = position i"),
-    "blocks.{l}.ln1.w": ("[d_model]", "norm around attention (before it if pre-norm, after if post-norm)"),
-    "blocks.{l}.ln1.b": ("[d_model]", "bias of that norm (absent for RMSNorm)"),
-    "blocks.{l}.ln2.w": ("[d_model]", "norm around the MLP"),
-    "blocks.{l}.ln2.b": ("[d_model]", "bias of that norm"),
-    # Gemma2 norms each sublayer's output too, before it joins the residual stream (ln1/ln2 stay the input norms).
-    "blocks.{l}.ln1_post.w": ("[d_model]", "norm on the attention output (Gemma2)"),
-    "blocks.{l}.ln2_post.w": ("[d_model]", "norm on the MLP output (Gemma2)"),
-    "blocks.{l}.attn.W_Q": ("[n_heads, d_model, d_head]", "query weights per head"),
-    "blocks.{l}.attn.W_K": ("[n_kv_heads, d_model, d_head]", "key weights per key/value head"),
-    "blocks.{l}.attn.W_V": ("[n_kv_heads, d_model, d_head]", "value weights per key/value head"),
-    "blocks.{l}.attn.W_O": ("[n_heads, d_head, d_model]", "output weights per head"),
-    "blocks.{l}.attn.b_Q": ("[n_heads, d_head]", "query bias"),
-    "blocks.{l}.attn.b_K": ("[n_kv_heads, d_head]", "key bias"),
-    "blocks.{l}.attn.b_V": ("[n_kv_heads, d_head]", "value bias"),
-    "blocks.{l}.attn.b_O": ("[d_model]", "output bias"),
-    "blocks.{l}.attn.q_norm.w": ("[d_head]", "per-head RMSNorm on queries (Qwen3, Gemma3)"),
-    "blocks.{l}.attn.k_norm.w": ("[d_head]", "per-head RMSNorm on keys"),
-    "blocks.{l}.mlp.W_in": ("[d_model, d_mlp]", "MLP input (the 'up' projection when gated)"),
-    "blocks.{l}.mlp.W_gate": ("[d_model, d_mlp]", "MLP gate (gated MLPs only)"),
-    "blocks.{l}.mlp.W_out": ("[d_mlp, d_model]", "MLP output"),
-    "blocks.{l}.mlp.b_in": ("[d_mlp]", "MLP input bias"),
-    "blocks.{l}.mlp.b_out": ("[d_model]", "MLP output bias"),
     "ln_final.w": ("[d_model]", "final norm"),
     "ln_final.b": ("[d_model]", "final norm bias"),
     "unembed.W_U": ("[d_model, d_vocab]", "logits = x @ W_U + b_U"),
     "unembed.b_U": ("[d_vocab]", "logit bias"),
 }
-HEAD_SLOTS = {"attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O", "attn.b_Q", "attn.b_K", "attn.b_V"}
+# slot of every layer -> (shape, meaning), in the order pages list them
+LAYER_SLOTS: dict[str, tuple[str, str]] = {
+    "ln1.w": ("[d_model]", "norm around attention (before it if pre-norm, after if post-norm)"),
+    "ln1.b": ("[d_model]", "bias of that norm (absent for RMSNorm)"),
+    "ln2.w": ("[d_model]", "norm around the MLP"),
+    "ln2.b": ("[d_model]", "bias of that norm"),
+    # Gemma2 norms each sublayer's output too, before it joins the residual stream (ln1/ln2 stay the input norms).
+    "ln1_post.w": ("[d_model]", "norm on the attention output (Gemma2)"),
+    "ln2_post.w": ("[d_model]", "norm on the MLP output (Gemma2)"),
+    "attn.W_Q": ("[n_heads, d_model, d_head]", "query weights per head"),
+    "attn.W_K": ("[n_kv_heads, d_model, d_head]", "key weights per key/value head"),
+    "attn.W_V": ("[n_kv_heads, d_model, d_head]", "value weights per key/value head"),
+    "attn.W_O": ("[n_heads, d_head, d_model]", "output weights per head"),
+    "attn.b_Q": ("[n_heads, d_head]", "query bias"),
+    "attn.b_K": ("[n_kv_heads, d_head]", "key bias"),
+    "attn.b_V": ("[n_kv_heads, d_head]", "value bias"),
+    "attn.b_O": ("[d_model]", "output bias"),
+    "attn.q_norm.w": ("[d_head]", "per-head RMSNorm on queries (Qwen3, Gemma3)"),
+    "attn.k_norm.w": ("[d_head]", "per-head RMSNorm on keys"),
+    "cross_attn.W_Q": ("[n_heads, d_model, d_head]", "cross-attention queries, from the decoder's stream"),
+    "cross_attn.W_K": ("[n_kv_heads, d_model, d_head]", "cross-attention keys, from the encoder's output"),
+    "cross_attn.W_V": ("[n_kv_heads, d_model, d_head]", "cross-attention values, from the encoder's output"),
+    "cross_attn.W_O": ("[n_heads, d_head, d_model]", "cross-attention output weights per head"),
+    "mlp.W_in": ("[d_model, d_mlp]", "MLP input (the 'up' projection when gated)"),
+    "mlp.W_gate": ("[d_model, d_mlp]", "MLP gate (gated MLPs only)"),
+    "mlp.W_out": ("[d_mlp, d_model]", "MLP output"),
+    "mlp.b_in": ("[d_mlp]", "MLP input bias"),
+    "mlp.b_out": ("[d_model]", "MLP output bias"),
+    "mlp.W_router": ("[d_model, n_experts]", "mixture of experts: the router's logits per expert"),
+    "mlp.experts.W_in": ("[n_experts, d_model, d_mlp]", "every expert's MLP input, expert index first"),
+    "mlp.experts.W_gate": ("[n_experts, d_model, d_mlp]", "every expert's gate"),
+    "mlp.experts.W_out": ("[n_experts, d_mlp, d_model]", "every expert's MLP output"),
+}
+HEAD_SLOTS = {"attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O", "attn.b_Q", "attn.b_K", "attn.b_V",
+              "cross_attn.W_Q", "cross_attn.W_K", "cross_attn.W_V", "cross_attn.W_O"}
+ATTN_WEIGHTS = ("attn.W_Q", "attn.W_K", "attn.W_V", "attn.W_O")  # one layer's per-head attention
+
+
+@dataclass(frozen=True)
+class Key:
+    """A schema name, parsed: `Key("attn.W_Q", 3)` is `blocks.3.attn.W_Q`; `Key("embed.W_E")` is `embed.W_E`."""
+    slot: str
+    layer: int | None = None
+    stack: str = MAIN
+
+    def __str__(self) -> str:
+        if self.layer is not None:
+            return f"{self.stack}.{self.layer}.{self.slot}"
+        return self.slot if self.stack == MAIN else f"{self.stack}.{self.slot}"
+
+    @property
+    def template(self) -> str:
+        """The name with `{l}` for the layer (as adapters' rules are keyed): 'blocks.{l}.attn.W_Q'."""
+        return str(self) if self.layer is None else f"{self.stack}.{{l}}.{self.slot}"
+
+    def at(self, layer: int) -> Key:
+        """The same slot in another layer."""
+        return Key(self.slot, layer, self.stack)
+
+
+def name(slot: str, layer: int | None = None, stack: str = MAIN) -> str:
+    """The written schema name: name('attn.W_Q', 3) -> 'blocks.3.attn.W_Q'; name('embed.W_E') -> 'embed.W_E'."""
+    return str(Key(slot, layer, stack))
+
+
+_NAME = re.compile(r"^(?:(?P<stack>[a-z_]+)\.(?P<layer>\d+)\.|(?P<gstack>" + "|".join(
+    s for s in STACKS if s != MAIN) + r")\.)?(?P<slot>.+)$")
+
+
+def parse(written: str) -> Key:
+    """The Key of a written schema name: parse('blocks.3.attn.W_Q') -> Key('attn.W_Q', 3, 'blocks')."""
+    m = _NAME.match(written)
+    if m is None:
+        raise ValueError(f"not a schema name: {written!r}")
+    if m.group("layer") is not None:
+        return Key(m.group("slot"), int(m.group("layer")), m.group("stack"))
+    return Key(m.group("slot"), None, m.group("gstack") or MAIN)
+
+
+def template(slot: str, stack: str = MAIN) -> str:
+    """A per-layer slot's name with `{l}` for the layer: template('attn.W_Q') -> 'blocks.{l}.attn.W_Q'."""
+    return Key(slot, 0, stack).template
+
+
+def expand(template_name: str, layer: int | None) -> str:
+    """A rule's template with its layer filled in: expand('blocks.{l}.attn.W_Q', 3) -> 'blocks.3.attn.W_Q'."""
+    return template_name.format(l=layer) if layer is not None else template_name
+
+
+def split_layer(written: str) -> tuple[int | None, str]:
+    """'blocks.3.attn.W_Q' -> (3, 'attn.W_Q'); 'embed.W_E' -> (None, 'embed.W_E')."""
+    key = parse(written)
+    return key.layer, key.slot
+
+
+def template_of(written: str) -> str:
+    return parse(written).template
+
 
 CATEGORIES = {  # key -> label shown to users
     "embedding": "token embedding",
@@ -59,30 +155,17 @@ CATEGORIES = {  # key -> label shown to users
     "buffer": "buffer (not a parameter)",
 }
 
-_LAYER = re.compile(r"^blocks\.(\d+)\.(.+)$")
 
-
-def split_layer(name: str) -> tuple[int | None, str]:
-    """'blocks.3.attn.W_Q' -> (3, 'attn.W_Q'); 'embed.W_E' -> (None, 'embed.W_E')."""
-    m = _LAYER.match(name)
-    return (int(m.group(1)), m.group(2)) if m else (None, name)
-
-
-def template_of(name: str) -> str:
-    layer, slot = split_layer(name)
-    return slot if layer is None else f"blocks.{{l}}.{slot}"
-
-
-def category(name: str) -> str:
+def category(written: str) -> str:
     """The category of a schema name (a key of CATEGORIES)."""
-    _, slot = split_layer(name)
+    slot = parse(written).slot
     if slot.startswith(("embed.ln", "ln", "attn.q_norm", "attn.k_norm")):
         return "norm"
     if slot.startswith(("embed.", "token_type_embed")):
         return "embedding"
     if slot.startswith("pos_embed"):
         return "positional"
-    if slot.startswith("attn."):
+    if slot.startswith(("attn.", "cross_attn.")):
         return "attention"
     if slot.startswith("mlp."):
         return "mlp"

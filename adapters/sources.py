@@ -16,7 +16,8 @@ import weakref
 from dataclasses import dataclass, field
 
 from .errors import LoadError
-from .policy import Policy, human_bytes, parse_hub_id
+from .policy import Policy, parse_hub_id
+from .units import human_bytes
 
 SAFE_PATTERNS = ["config.json", "model.safetensors.index.json", "*.safetensors"]
 BIN_PATTERNS = ["config.json", "pytorch_model.bin.index.json", "pytorch_model*.bin"]

@@ -52,18 +52,3 @@ def summarize(tensors: Iterable[TensorRecord]) -> ArchitectureSummary:
             by_layer[(t.layer, t.category)] += t.params
     layers = [{"layer": l, "category": c, "params": p} for (l, c), p in sorted(by_layer.items())]
     return ArchitectureSummary(stored, unique, nbytes, dict(by_category), layers, tied, buffers, dict(dtypes))
-
-
-def human_count(n: int) -> str:
-    """124439808 -> '124.4M'."""
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n)
-
-
-def human_bytes(n: int) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.1f} {unit}"
-    return f"{n} B"

@@ -27,17 +27,8 @@ def test_tied_unembed_reads_wte(tmp_path):
     assert model.sources("unembed.W_U") == ("lm_head.weight", "transformer.wte.weight")
 
 
-@pytest.fixture(scope="session")
-def gpt2_small(tmp_path_factory):
-    """GPT-2 small's exact shapes (random weights: the real ones cannot be downloaded here)."""
-    folder = tmp_path_factory.mktemp("gpt2-small")
-    torch.manual_seed(0)
-    GPT2LMHeadModel(GPT2Config()).save_pretrained(folder)
-    return folder
-
-
-def test_gpt2_small_parameter_counts(gpt2_small):
-    model = open_model(str(gpt2_small))
+def test_gpt2_small_parameter_counts(gpt2_small_dir):
+    model = open_model(str(gpt2_small_dir))
     stored, unique = model.param_counts()
     assert (stored, unique) == (163_037_184, 124_439_808)
     tied = [t for t in model.tensors() if t.tied_to]
@@ -46,9 +37,9 @@ def test_gpt2_small_parameter_counts(gpt2_small):
     assert unique == hf_params
 
 
-def test_single_file_without_config_infers_gpt2_small(gpt2_small, tmp_path):
+def test_single_file_without_config_infers_gpt2_small(gpt2_small_dir, tmp_path):
     lone = tmp_path / "weights.safetensors"
-    lone.write_bytes((gpt2_small / "model.safetensors").read_bytes())
+    lone.write_bytes((gpt2_small_dir / "model.safetensors").read_bytes())
     model = open_model(str(lone))
     assert model.arch == "gpt2"
     c = model.cfg
@@ -57,9 +48,9 @@ def test_single_file_without_config_infers_gpt2_small(gpt2_small, tmp_path):
     assert open_model(str(lone), n_heads=6).weight("blocks.0.attn.W_Q").shape == (6, 768, 128)
 
 
-def test_opening_reads_only_the_header(gpt2_small, monkeypatch):
+def test_opening_reads_only_the_header(gpt2_small_dir, monkeypatch):
     from adapters import checkpoint
     reads = []
     monkeypatch.setattr(checkpoint.Checkpoint, "read", lambda self, name: reads.append(name))
-    open_model(str(gpt2_small))
+    open_model(str(gpt2_small_dir))
     assert reads == []

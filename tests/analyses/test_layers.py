@@ -8,7 +8,6 @@ from adapters.views import matrix
 from analyses.layers import depth_trend, gaussian_density, most_departing, reading, spread, summarize_layer
 from charts import layers as charts
 from reporting.layers import matrix_slots, section, summaries
-from tests.analyses.gpt2_small import gpt2_small as _gpt2_small
 
 
 def _assert_spread(s, x):
@@ -85,8 +84,8 @@ def test_minilm_report_section(minilm_dir):
     assert matrix_slots(model)[:2] == ["attn.W_QKV", "attn.W_Q"] and "mlp.W_out" in matrix_slots(model)
 
 
-def test_gpt2_small_shapes_and_depth(tmp_path_factory):
-    model = _gpt2_small(tmp_path_factory)  # layer l drawn with std 0.02 * (1 + 0.1 l)
+def test_gpt2_small_shapes_and_depth(gpt2_small):
+    model = gpt2_small  # layer l drawn with std 0.02 * (1 + 0.1 l)
     found = summaries(model, "attn.W_QKV")
     assert [s.layer for s in found] == list(range(12))
     for s in (found[0], found[11]):

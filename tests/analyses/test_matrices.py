@@ -6,12 +6,11 @@ from adapters import open_model
 from adapters.views import matrix
 from analyses.matrices import downsample, grid_for_cells, matrix_stats, reading
 from charts import matrices as charts
-from tests.analyses.gpt2_small import gpt2_small as _gpt2_small
 
 
 @pytest.fixture(scope="module")
-def gpt2(tmp_path_factory):
-    return _gpt2_small(tmp_path_factory)
+def gpt2(gpt2_small):
+    return gpt2_small
 
 
 def _oracle(window, row_edges, col_edges, offset, method):

@@ -9,7 +9,6 @@ from adapters.views import matrix
 from analyses.pca import LayerPCA, components_for, layer_pca, reading, standardise
 from charts import pca as charts
 from reporting.pca import notebook_layers, section, spectra
-from tests.analyses.gpt2_small import gpt2_small as _gpt2_small
 
 
 def _sklearn(values):
@@ -93,8 +92,8 @@ def test_columns_as_samples_is_the_transpose(minilm_dir):
     assert not np.allclose(rows.explained_ratio, r.explained_ratio)  # a different question, a different answer
 
 
-def test_gpt2_small_shapes(tmp_path_factory):
-    model = _gpt2_small(tmp_path_factory)
+def test_gpt2_small_shapes(gpt2_small):
+    model = gpt2_small
     (r,) = spectra(model, layers=[11])
     assert (r.n_samples, r.n_features, r.n_components) == (768, 2304, 768)
     ratios = _numpy_ratios(matrix(model, "blocks.11.attn.W_QKV").values)
