@@ -205,16 +205,43 @@ def write(model, sections, out: str, bundle: str | None = None) -> tuple[str, st
         json.dump(doc, f, indent=1, allow_nan=False)
     c = model.cfg
     subtitle = f"{model.arch} · {c.n_layers} layers · d_model {c.d_model} · {c.n_heads} heads · {model.source}"
-    with open(html_path, "w", encoding="utf-8") as f:
+    # errors=: a tensor name may hold a lone surrogate (valid in a JSON header, not encodable as UTF-8)
+    with open(html_path, "w", encoding="utf-8", errors="backslashreplace") as f:
         f.write(render(f"Weights report: {source_label(model.source)}", subtitle, sections, bundle))
     return json_path, html_path
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} heads: a model has at least one")
+    return value
+
+
+def _unwritable(out: str) -> str | None:
+    """Why report files cannot be written into folder `out` (None: they can): checked before any work."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        return "exists and is not a folder"
+    existing = out
+    while existing and not os.path.exists(existing):  # the nearest folder that exists is where it is created
+        existing = os.path.dirname(os.path.abspath(existing)) if existing != os.path.dirname(existing) else ""
+    if existing and not os.path.isdir(existing):
+        return f"{existing} is not a folder"
+    if existing and not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", help="Hub id (gpt2, org/name@rev), folder, or .safetensors file")
     parser.add_argument("--out", required=True, help="folder for report.html and report.json")
-    parser.add_argument("--n-heads", type=int, default=None, help="head count, if the checkpoint does not say")
+    parser.add_argument("--n-heads", type=_positive_int, default=None,
+                        help="head count, if the checkpoint does not say")
     parser.add_argument("--only", default=None, help=f"comma-separated topics (default all: {','.join(TOPICS)})")
     parser.add_argument("--shuffled", action="store_true",
                         help="spectral: also compare every matrix and head with an element-wise shuffled copy "
@@ -240,6 +267,10 @@ def main(argv=None) -> int:
         print(f"error: unknown topic(s) {', '.join(unknown)}; choose from {', '.join(TOPICS)}", file=sys.stderr)
         return 2
     options = {"spectral": {"shuffled": True}} if args.shuffled else {}
+    problem = _unwritable(args.out)  # said now, not after every topic was computed
+    if problem:
+        print(f"error: --out {args.out}: {problem}", file=sys.stderr)
+        return 2
     try:
         start = time.perf_counter()
         model = open_model(args.source, n_heads=args.n_heads)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .dtypes import DTYPES, chunk_decoder, from_torch, to_float32
 from .errors import LoadError
 
 # The safetensors library itself refuses headers over 100 MB; real ones are under 5 MB (a header
@@ -25,50 +26,6 @@ MAX_HEADER_BYTES = 25 * 1024 * 1024
 MAX_TENSORS = 200_000
 MAX_DIMS = 32  # numpy stops at 64; no real tensor has more than a handful
 MAX_ELEMENTS = 2**40  # no real tensor is this large; it guards products that overflow int64
-
-
-def _fp8_table(exp_bits: int, man_bits: int, bias: int, e4m3fn: bool) -> np.ndarray:
-    """All 256 values of an 8-bit float format, so decoding is one table lookup."""
-    table = np.empty(256, dtype=np.float32)
-    for byte in range(256):
-        sign = -1.0 if byte & 0x80 else 1.0
-        exp = (byte >> man_bits) & ((1 << exp_bits) - 1)
-        man = byte & ((1 << man_bits) - 1)
-        if e4m3fn and exp == 0xF and man == 0x7:
-            table[byte] = np.nan
-        elif not e4m3fn and exp == (1 << exp_bits) - 1:
-            table[byte] = sign * np.inf if man == 0 else np.nan
-        elif exp == 0:
-            table[byte] = sign * man / (1 << man_bits) * 2.0 ** (1 - bias)
-        else:
-            table[byte] = sign * (1 + man / (1 << man_bits)) * 2.0 ** (exp - bias)
-    return table
-
-
-# safetensors dtype name -> (bytes per element, numpy dtype of the stored bits)
-DTYPES: dict[str, tuple[int, str]] = {
-    "F64": (8, "<f8"), "F32": (4, "<f4"), "F16": (2, "<f2"), "BF16": (2, "<u2"),
-    "I64": (8, "<i8"), "I32": (4, "<i4"), "I16": (2, "<i2"), "I8": (1, "i1"),
-    "U64": (8, "<u8"), "U32": (4, "<u4"), "U16": (2, "<u2"), "U8": (1, "u1"),
-    "BOOL": (1, "u1"), "F8_E4M3": (1, "u1"), "F8_E5M2": (1, "u1"),
-}
-_FP8 = {"F8_E4M3": (4, 3, 7, True), "F8_E5M2": (5, 2, 15, False)}
-_fp8_tables: dict[str, np.ndarray] = {}
-
-
-def to_float32(bits: np.ndarray, dtype: str) -> np.ndarray:
-    """Decode stored bits of a safetensors dtype to float32 (bf16 and fp8 without torch)."""
-    if dtype == "BF16":
-        # bf16 is the top half of a float32: shift the 16 bits up and reinterpret.
-        return (bits.astype(np.uint32) << 16).view(np.float32)
-    if dtype == "BOOL":  # any non-zero byte is True, as torch and numpy read it
-        return (bits != 0).astype(np.float32)
-    if dtype in _FP8:
-        if dtype not in _fp8_tables:
-            _fp8_tables[dtype] = _fp8_table(*_FP8[dtype])
-        return _fp8_tables[dtype][bits]
-    with np.errstate(over="ignore"):  # F64 / I64 beyond float32's range become +-inf, as in torch
-        return bits.astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)
@@ -165,7 +122,7 @@ def _entry(fname: str, key: str, info, path: str, data_start: int, data_len: int
     if not 0 <= begin <= end <= data_len:
         raise LoadError(f"{where}: byte range {begin}..{end} lies outside the file's data "
                         f"({data_len:,} bytes); the file is truncated or corrupt. Re-download it.")
-    if end - begin != numel * DTYPES[dtype][0]:
+    if end - begin != numel * DTYPES[dtype].itemsize:
         raise LoadError(f"{where}: {end - begin:,} bytes do not hold shape {shape} of {dtype}; "
                         "the file is corrupt.")
     return TensorEntry(key, dtype, tuple(shape), path, data_start + begin, data_start + end)
@@ -199,7 +156,7 @@ class Checkpoint:
     def read(self, name: str) -> np.ndarray:
         """One tensor as float32, read from its byte range only."""
         e = self.entries[name]
-        bits = np.empty(e.numel, dtype=DTYPES[e.dtype][1])
+        bits = np.empty(e.numel, dtype=DTYPES[e.dtype].bits)
         try:
             with open(e.path, "rb") as f:
                 f.seek(e.start)
@@ -226,8 +183,8 @@ class Checkpoint:
         """
         e = self.entries[name]
         out = np.empty(max(1, min(int(chunk_elems), e.numel)), dtype=np.float32)
-        bits = out if e.dtype == "F32" else np.empty(out.size, dtype=DTYPES[e.dtype][1])
-        decode = _decoder(bits, e.dtype, out, ordered)  # views made once per tensor: per chunk they cost ~10%
+        bits = out if e.dtype == "F32" else np.empty(out.size, dtype=DTYPES[e.dtype].bits)
+        decode = chunk_decoder(bits, e.dtype, out, ordered)
         for n in self._fill(name, bits):
             yield decode(n)
 
@@ -237,14 +194,14 @@ class Checkpoint:
         For a consumer that decodes as it goes (`analyses.fused`), so no float32 copy is made.
         """
         e = self.entries[name]
-        bits = np.empty(max(1, min(int(chunk_elems), e.numel)), dtype=DTYPES[e.dtype][1])
+        bits = np.empty(max(1, min(int(chunk_elems), e.numel)), dtype=DTYPES[e.dtype].bits)
         for n in self._fill(name, bits):
             yield bits[:n]
 
     def _fill(self, name: str, bits: np.ndarray):
         """Read tensor `name`'s bytes into `bits` a buffer at a time, yielding the values read each time."""
         e = self.entries[name]
-        itemsize = DTYPES[e.dtype][0]
+        itemsize = DTYPES[e.dtype].itemsize
         raw = memoryview(bits).cast("B")
         try:
             with open(e.path, "rb", buffering=0) as f:
@@ -262,36 +219,6 @@ class Checkpoint:
         except OSError as err:
             raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
                             "Was the file moved or deleted? Open it again.") from err
-
-
-def _decoder(bits: np.ndarray, dtype: str, out: np.ndarray, ordered: bool):
-    """decode(n): the first n values of `bits` as float32 in `out[:n]` (`to_float32`'s rules), views made once."""
-    if bits is out:  # float32: read in place
-        return lambda n: out[:n]
-    if dtype == "BF16" and not ordered and bits.size % 2 == 0:
-        pairs = bits.view(np.uint32)  # (size/2,): value 2i in the low half, 2i+1 in the high half (little-endian)
-        halves = out.view(np.uint32).reshape(2, -1)
-        mask = np.uint32(0xFFFF0000)
-
-        def halves_first(n: int) -> np.ndarray:
-            if n < bits.size:  # the tensor's last, shorter chunk: in order
-                return _decode_into(bits[:n], dtype, out[:n])
-            np.left_shift(pairs, 16, out=halves[0])  # the even positions, shifted into place
-            np.bitwise_and(pairs, mask, out=halves[1])  # the odd ones are in place already
-            return out
-        return halves_first
-    return lambda n: _decode_into(bits[:n], dtype, out[:n])
-
-
-def _decode_into(bits: np.ndarray, dtype: str, out: np.ndarray) -> np.ndarray:
-    """`to_float32` into a preallocated float32 buffer; bf16 without a temporary of the chunk's size."""
-    if dtype == "BF16":
-        wide = out.view(np.uint32)
-        wide[...] = bits
-        wide <<= 16
-    else:  # rarer dtypes: one chunk-sized temporary, and exactly to_float32's rules
-        out[...] = to_float32(bits, dtype)
-    return out
 
 
 class TorchCheckpoint:
@@ -322,11 +249,11 @@ class TorchCheckpoint:
                 raise LoadError(f"{fname} does not hold a dict of tensors; save a state dict instead.")
             for key, t in state.items():
                 if isinstance(t, torch.Tensor):
-                    if _torch_dtype_name(t) is None:
+                    if from_torch(t.dtype) is None:
                         raise LoadError(f"{fname}, tensor {str(key)!r}: unsupported dtype {t.dtype} "
                                         f"(supported: {', '.join(DTYPES)}).")
                     self._tensors[str(key)] = t
-        self.entries = {k: TensorEntry(k, _torch_dtype_name(t), tuple(t.shape), "", 0,
+        self.entries = {k: TensorEntry(k, from_torch(t.dtype), tuple(t.shape), "", 0,
                                        t.numel() * t.element_size()) for k, t in self._tensors.items()}
 
     def names(self) -> list[str]:
@@ -339,13 +266,3 @@ class TorchCheckpoint:
         if t.is_floating_point() and t.dtype != torch.float32:
             t = t.float()  # bf16 and fp8 have no numpy dtype
         return t.numpy().astype(np.float32, copy=True)
-
-
-_TORCH_DTYPES = {"float32": "F32", "float16": "F16", "bfloat16": "BF16", "float64": "F64", "int64": "I64",
-                 "int32": "I32", "int16": "I16", "int8": "I8", "uint8": "U8", "uint16": "U16",
-                 "uint32": "U32", "uint64": "U64", "bool": "BOOL",
-                 "float8_e4m3fn": "F8_E4M3", "float8_e5m2": "F8_E5M2"}
-
-
-def _torch_dtype_name(t) -> str | None:
-    return _TORCH_DTYPES.get(str(t.dtype).removeprefix("torch."))

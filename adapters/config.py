@@ -1,7 +1,7 @@
 """The architecture facts every analysis needs, in one dataclass, read from config.json or inferred."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 # config.json spells the same fact differently per family; the first key present wins.
 ALIASES = {
@@ -17,6 +17,34 @@ ALIASES = {
     "rotary_base": ("rope_theta", "rotary_emb_base"),
     "tied_embeddings": ("tie_word_embeddings",),
 }
+
+
+# What a note is about, so code can act on the sort of note and never on its words.
+NOTE_KINDS = {
+    "heads-unknown": "the head count is not known, so per-head slots are absent until the caller gives n_heads",
+    "heads-assumed": "the head count is the family's usual one for this width, not read from the checkpoint",
+    "assumed": "another fact the checkpoint does not state, taken from the family's usual checkpoints",
+    "read-as": "which family the checkpoint was read as, when config.json does not say it or says otherwise",
+    "no-adapter": "no family fits: raw tensors only",
+    "absent": "schema slots this checkpoint cannot fill, and why",
+    "layout": "how stored tensors were rearranged to fit the schema (rows dropped, offsets)",
+    "positions": "how positions enter beyond the stored weights (rope scaling, relative positions)",
+    "maths": "a computation the stored weights do not show (an input scale, a softcap, a window)",
+}
+HEAD_COUNT_KINDS = ("heads-unknown", "heads-assumed")  # void once the caller gives n_heads
+EXPLAINS_ABSENT_SLOTS = ("no-adapter", "heads-unknown", "absent")  # said when a schema slot is asked for and missing
+
+
+@dataclass(frozen=True)
+class Note:
+    """One thing a reader should know about how a model was read: `kind` (a key of NOTE_KINDS) for code,
+    `text` for people."""
+    kind: str
+    text: str
+
+    def __post_init__(self):
+        if self.kind not in NOTE_KINDS:
+            raise ValueError(f"unknown note kind {self.kind!r}; add it to NOTE_KINDS")
 
 
 @dataclass
@@ -39,10 +67,15 @@ class ModelConfig:
     norm_position: str = "pre"  # pre | post
     parallel_residual: bool = False
     tied_embeddings: bool = False
-    notes: list[str] = field(default_factory=list)  # what could not be read or inferred, said plainly
+    pos_offset: int = 0  # rows stored before position 0 in the learned positions (OPT 2, RoBERTa pad + 1)
+    notes: list[Note] = field(default_factory=list)  # what could not be read or inferred, said plainly
 
     def to_dict(self) -> dict:
+        """Plain JSON-able values (each note as {'kind', 'text'}), for report.json and cache keys."""
         return asdict(self)
+
+    def with_notes(self, *notes: Note) -> ModelConfig:
+        return replace(self, notes=[*self.notes, *notes])
 
 
 def read_common(hf: dict | None) -> dict:
@@ -59,19 +92,21 @@ def read_common(hf: dict | None) -> dict:
     return out
 
 
-def build_config(hf: dict | None, defaults: dict, inferred: dict) -> ModelConfig:
-    """config.json first, then shapes, then the family's defaults; fill d_head and n_kv_heads."""
+def merge(hf: dict | None, defaults: dict, inferred: dict) -> ModelConfig:
+    """config.json first, then facts read off the shapes, then the family's defaults."""
     values = {**defaults, **{k: v for k, v in inferred.items() if v is not None}, **read_common(hf)}
     known = ModelConfig.__dataclass_fields__
-    cfg = ModelConfig(**{k: v for k, v in values.items() if k in known})
-    if cfg.n_heads and cfg.d_head is None and cfg.d_model:
-        cfg.d_head = cfg.d_model // cfg.n_heads
-    if cfg.n_heads and cfg.n_kv_heads is None:
-        cfg.n_kv_heads = cfg.n_heads
-    if cfg.positional == "rotary" and cfg.rotary_dim is None and cfg.d_head:
-        cfg.rotary_dim = cfg.d_head
+    return ModelConfig(**{k: v for k, v in values.items() if k in known})
+
+
+def fill_in(cfg: ModelConfig) -> ModelConfig:
+    """What follows from the facts once the head count is settled: d_head, n_kv_heads, rotary_dim, or a
+    heads-unknown note when there is no head count."""
+    d_head = cfg.d_head or (cfg.d_model // cfg.n_heads if cfg.n_heads and cfg.d_model else None)
+    cfg = replace(cfg, d_head=d_head, n_kv_heads=cfg.n_kv_heads or cfg.n_heads,
+                  rotary_dim=cfg.rotary_dim or (d_head if cfg.positional == "rotary" else None))
     if cfg.n_heads is None:
-        cfg.notes.append("The number of attention heads is not in the checkpoint (no config.json, no header "
-                         "metadata, no known default for these shapes), so per-head views are unavailable. "
-                         "Pass n_heads to open it with heads.")
+        cfg = cfg.with_notes(Note("heads-unknown", (
+            "The number of attention heads is not in the checkpoint (no config.json, no header metadata, no "
+            "known default for these shapes), so per-head views are unavailable. Pass n_heads to open it with heads.")))
     return cfg

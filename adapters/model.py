@@ -9,8 +9,9 @@ import numpy as np
 
 from . import schema, transforms
 from .checkpoint import DTYPES
-from .errors import LoadError
-from .family import Family
+from .config import EXPLAINS_ABSENT_SLOTS, ModelConfig
+from .family import Family, Table
+from .layout import Tensors
 from .sources import Located
 
 _CACHE_BYTES = 64 * 1024 * 1024  # recently read raw tensors kept (fused qkv is read once for Q, K, V)
@@ -31,49 +32,37 @@ class TensorInfo:
 
 
 class Model:
-    """A lazily read checkpoint: `.weight(schema_name)`, `.raw(raw_name)`, `.cfg`, `.arch`."""
+    """A lazily read checkpoint: `.weight(schema_name)`, `.raw(raw_name)`, `.cfg`, `.arch`.
 
-    def __init__(self, located: Located, checkpoint, family: Family, hf_config: dict | None,
-                 n_heads: int | None = None):
+    Built by adapters/opening.py from what the lifecycle's steps decided: the family, its config and its slot
+    table for this checkpoint. `Model` only expands the table over layers and reads tensors.
+    """
+
+    def __init__(self, located: Located, checkpoint, family: type[Family], cfg: ModelConfig, table: Table,
+                 tensors: Tensors, requested_heads: int | None = None):
         self.located = located
         self.source = located.display
         self.identity = located.identity
         self.checkpoint = checkpoint
         self.family = family
         self.arch = family.arch
-        self.hf_config = hf_config
-        self.cfg = family.config(hf_config)
-        self.requested_heads = n_heads  # the caller's head count, to open the same model again elsewhere
-        if n_heads is not None:
-            self._set_heads(n_heads)
-        if self.cfg.n_layers is None:
-            self.cfg.n_layers = family.count_layers()
-        self.tied: list[tuple[str, str]] = []  # (alias, stored tensor)
-        alias = family.tied_alias(self.cfg, hf_config)
-        if alias:
-            self.tied.append(alias)
+        self.hf_config = located.config
+        self.cfg = cfg
+        self.requested_heads = requested_heads  # the caller's head count, to open the same model again elsewhere
+        self.tied: list[tuple[str, str]] = [table.tied] if table.tied else []  # (alias, stored tensor)
         self._virtual = dict(self.tied)  # alias raw name -> stored raw name it reads
         self._slots: dict[str, tuple[str, object]] = {}  # schema name -> (raw name, transform)
-        self._build()
+        self._build(table, tensors)
         self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
-    def _set_heads(self, n_heads: int) -> None:
-        cfg = self.cfg
-        try:
-            cfg.d_head, cfg.n_kv_heads = self.family.head_dims(n_heads, cfg)
-        except ValueError as e:
-            raise LoadError(f"Cannot split this model into {n_heads} heads: {e}.") from e
-        cfg.n_heads = n_heads
-        cfg.notes = [n for n in cfg.notes if "attention heads" not in n]
-
     # ---- mapping -------------------------------------------------------------------------
-    def _build(self) -> None:
-        fam, cfg = self.family, self.cfg
+    def _build(self, table: Table, tensors: Tensors) -> None:
+        cfg = self.cfg
         self.raw_slots: dict[str, list[str]] = {}  # raw name -> schema names built from it
-        for template, (source, transform) in fam.rules.items():
+        for template, (source, transform) in table.rules.items():
             layers = range(cfg.n_layers or 0) if "{l}" in template else [None]
             for layer in layers:
-                raw = fam.resolve(source, layer)
+                raw = tensors.resolve(source, layer)
                 if raw is None and source in self._virtual:
                     raw = source
                 if raw is None:
@@ -84,7 +73,7 @@ class Model:
                     continue  # kept in raw_slots for its category; no per-head view without n_heads
                 self._slots[name] = (raw, transform)
         left = [n for n in self.checkpoint.names() if n not in self.raw_slots]
-        self.ignored = {n: verdict for n in left if (verdict := fam.is_ignored(n))}  # name -> (category, why)
+        self.ignored = {n: verdict for n in left if (verdict := table.why_ignored(n))}  # name -> (category, why)
         self.unmapped = [n for n in left if n not in self.ignored]
 
     # ---- the schema ----------------------------------------------------------------------
@@ -102,7 +91,8 @@ class Model:
     def weight(self, name: str) -> np.ndarray:
         """A schema slot as float32, e.g. weight('blocks.0.attn.W_Q') -> (n_heads, d_model, d_head)."""
         if name not in self._slots:
-            raise KeyError(f"{self.arch} model has no {name!r}" + (f" ({self.cfg.notes[0]})" if self.cfg.notes else ""))
+            why = [n.text for n in self.cfg.notes if n.kind in EXPLAINS_ABSENT_SLOTS]
+            raise KeyError(f"{self.arch} model has no {name!r}" + (f" ({' '.join(why)})" if why else ""))
         raw, transform = self._slots[name]
         return transform(self.cfg, self.raw(raw))
 

@@ -87,12 +87,9 @@ def interleaved(part: int, parts: int = 3) -> Transform:
     return run
 
 
-def drop_rows(k: int) -> Transform:
-    """Skip the first k rows (OPT's learned positions start at index 2)."""
-    def run(cfg, w):
-        return w[k:]
-    run.__name__ = f"drop_rows({k})"
-    return run
+def from_position_zero(cfg, w: np.ndarray) -> np.ndarray:
+    """Learned positions from position 0 on: OPT and RoBERTa store cfg.pos_offset rows before it."""
+    return w[cfg.pos_offset:]
 
 
 def fused_qkv(weight: str, bias: str, split: Callable[[int], Transform]) -> dict:

@@ -52,21 +52,3 @@ def effective_rank(s: np.ndarray) -> float:
     """exp(entropy) of the normalised singular values (Roy & Vetterli, 2007); see analyses.spectral."""
     return spectral.effective_rank(np.asarray(s, dtype=np.float64) ** 2)
 
-
-def reading(diffs: list[TensorDiff], label_a: str, label_b: str) -> str:
-    """A computed summary of where the two checkpoints differ."""
-    if not diffs:
-        return "The two checkpoints share no tensor of the same name and shape, so there is nothing to compare."
-    changed = [d for d in diffs if d.rel_change > 0]
-    if not changed:
-        return f"**{label_a}** and **{label_b}** are identical in all {len(diffs)} shared tensors."
-    top = max(changed, key=lambda d: d.rel_change)
-    median = float(np.median([d.rel_change for d in diffs]))
-    text = (f"{len(changed)} of {len(diffs)} shared tensors differ. The median relative change is "
-            f"**{median:.2%}**; the largest is `{top.name}` at **{top.rel_change:.2%}** "
-            f"(cosine {top.cosine:.3f}).")
-    low_rank = [d for d in changed if d.delta_top1_energy is not None and d.delta_top1_energy > 0.5]
-    if low_rank:
-        text += (f" In {len(low_rank)} matrices more than half of the change lies in a single direction "
-                 "(a low-rank update).")
-    return text

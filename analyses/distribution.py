@@ -1,8 +1,8 @@
 """The distribution of one weight matrix's values: moments, histogram, distance from a normal.
 
-The notebook plotted histograms of GPT-2's c_attn and called them "roughly normal"; here that
-is measured: skewness, excess kurtosis (0 for a normal), and the Kolmogorov-Smirnov distance
-from the normal fitted to the same values (mean and population std, scipy.stats.norm.fit's MLE).
+Trained weights are often called "roughly normal"; here that is measured: skewness, excess
+kurtosis (0 for a normal), and the Kolmogorov-Smirnov distance from the normal fitted to the
+same values (mean and population std, scipy.stats.norm.fit's MLE).
 """
 from __future__ import annotations
 
@@ -97,47 +97,3 @@ def histogram(values: np.ndarray, bins: int = 100, value_range: tuple[float, flo
 
 def normal_pdf(x: np.ndarray, mean: float, std: float) -> np.ndarray:
     return stats.norm.pdf(x, loc=mean, scale=std)
-
-
-def layer_rows(by_layer: dict[int, DistributionStats], slot: str) -> list[dict]:
-    """One JSON-ready row per layer: {layer, slot, mean, std, skew, kurtosis, ks_statistic, ks_pvalue}."""
-    keep = ("mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue")
-    return [{"layer": int(l), "slot": slot, **{k: s.as_dict()[k] for k in keep}} for l, s in sorted(by_layer.items())]
-
-
-def shape_words(s: DistributionStats) -> str:
-    """'near-normal with heavier tails (excess kurtosis 1.8)', from the KS distance, kurtosis and skew."""
-    if not np.isfinite(s.kurtosis):
-        return "constant (every value equal)"
-    base = "near-normal" if s.ks_statistic < 0.05 else "clearly not normal"
-    parts = []
-    if s.kurtosis > 0.5:
-        parts.append(f"heavier tails (excess kurtosis {s.kurtosis:.1f})")
-    elif s.kurtosis < -0.5:
-        parts.append(f"lighter tails (excess kurtosis {s.kurtosis:.1f})")
-    if abs(s.skew) > 0.5:
-        parts.append(f"a longer {'right' if s.skew > 0 else 'left'} tail (skewness {s.skew:.2f})")
-    if not parts:
-        return f"{base}, with normal-like tails (excess kurtosis {s.kurtosis:.2f}) and little skew ({s.skew:.2f})"
-    return f"{base} with " + " and ".join(parts)
-
-
-def reading(name: str, s: DistributionStats) -> str:
-    """A markdown paragraph reading one matrix's numbers."""
-    test_on = "all values" if s.ks_n == s.n else f"a random subsample of {s.ks_n:,} of the {s.n:,} values"
-    text = (f"`{name}`: {s.n:,} values, mean {s.mean:.3g}, std {s.std:.3g}. **{shape_words(s).capitalize()}**. "
-            f"The largest gap between its cumulative distribution and the fitted normal's is "
-            f"KS D = **{s.ks_statistic:.3f}** (p = {s.ks_pvalue:.2g}, on {test_on}).")
-    if s.ks_pvalue < 0.05 and s.ks_statistic < 0.05:
-        text += " With this many values even a small gap is significant, so read D as the size of the difference."
-    return text
-
-
-def layers_reading(rows: list[dict]) -> str:
-    """Which layer has the heaviest tails and the widest spread, from `layer_rows`."""
-    if not rows:
-        return ""
-    tails = max(rows, key=lambda r: r["kurtosis"] if np.isfinite(r["kurtosis"]) else -np.inf)
-    wide = max(rows, key=lambda r: r["std"])
-    return (f"Across {len(rows)} layers, the tails are heaviest in layer **{tails['layer']}** (excess kurtosis "
-            f"{tails['kurtosis']:.2f}) and the spread is widest in layer **{wide['layer']}** (std {wide['std']:.3g}).")

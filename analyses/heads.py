@@ -6,16 +6,19 @@ Its two circuits are rank-d_head d_model x d_model matrices:
     QK[h] = W_Q[h] @ W_K[g].T        (which residual directions attend to which)
     OV[h] = W_V[g] @ W_O[h]          (what an attended-to token writes back)
 They are never formed: both are A @ B.T with thin A, B (d_model, d_head), so their Frobenius
-norm comes from the d_head x d_head Gram matrices and their singular values from R_A @ R_B.T.
+norm comes from the d_head x d_head Gram matrices and their singular values from R_A @ R_B.T
+(analyses.thin_products).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from analyses._scipy import distance, hierarchy, stats
+from analyses.attention import LayerWeights
+from analyses.matrices import block_edges, block_means
+from analyses.thin_products import thin_product_norm, thin_product_singular_values
 
 SLOTS = ("W_Q", "W_K", "W_V", "W_O")
 STATISTICS = {  # key -> label shown to users
@@ -28,35 +31,6 @@ STATISTICS = {  # key -> label shown to users
 }
 
 
-@dataclass
-class LayerWeights:
-    """One layer's attention weights in the schema's shapes."""
-    W_Q: np.ndarray  # (n_heads, d_model, d_head)
-    W_K: np.ndarray  # (n_kv_heads, d_model, d_head)
-    W_V: np.ndarray  # (n_kv_heads, d_model, d_head)
-    W_O: np.ndarray  # (n_heads, d_head, d_model)
-
-    @property
-    def n_heads(self) -> int:
-        return self.W_Q.shape[0]
-
-    def kv(self) -> np.ndarray:
-        """(n_heads,) the key/value head each query head reads."""
-        return kv_index(self.W_Q.shape[0], self.W_K.shape[0])
-
-
-def kv_index(n_heads: int, n_kv_heads: int) -> np.ndarray:
-    """Grouped-query attention: head h uses kv head h // (n_heads // n_kv_heads); MHA is the identity."""
-    if n_heads % n_kv_heads:
-        raise ValueError(f"n_heads={n_heads} is not a multiple of n_kv_heads={n_kv_heads}")
-    return np.arange(n_heads) // (n_heads // n_kv_heads)
-
-
-def load_layer(weight: Callable[[str], np.ndarray], layer: int) -> LayerWeights:
-    """The four attention weights of a layer, read through a schema getter such as `model.weight`."""
-    return LayerWeights(*(weight(f"blocks.{layer}.attn.{s}") for s in SLOTS))
-
-
 def head_labels(n_heads: int, layer: int | None = None) -> list[str]:
     """['H0', 'H1', ...] or, to tell layers apart, ['L3H0', 'L3H1', ...]."""
     prefix = "" if layer is None else f"L{layer}"
@@ -64,25 +38,6 @@ def head_labels(n_heads: int, layer: int | None = None) -> list[str]:
 
 
 # ---- circuits ------------------------------------------------------------------------------
-def thin_product_norm(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """||A_i @ B_i.T||_F for stacks A, B (n, d_model, d_head), via trace((A^T A)(B^T B))."""
-    A, B = A.astype(np.float64), B.astype(np.float64)
-    gram_a = np.swapaxes(A, 1, 2) @ A  # (n, d_head, d_head); batched BLAS, ~20x np.einsum's loop
-    gram_b = np.swapaxes(B, 1, 2) @ B  # (n, d_head, d_head)
-    return np.sqrt(np.maximum((gram_a * gram_b).sum(axis=(1, 2)), 0.0))  # both Grams are symmetric
-
-
-def thin_product_singular_values(A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """Singular values of A_i @ B_i.T (descending, d_head of them) for stacks (n, d_model, d_head).
-
-    A = Q_a R_a, B = Q_b R_b with orthonormal Q's, so A B^T = Q_a (R_a R_b^T) Q_b^T shares the
-    singular values of the small R_a R_b^T.
-    """
-    r_a = np.linalg.qr(A.astype(np.float64), mode="r")  # (n, d_head, d_head)
-    r_b = np.linalg.qr(B.astype(np.float64), mode="r")
-    return np.linalg.svd(r_a @ np.swapaxes(r_b, 1, 2), compute_uv=False)  # (n, d_head)
-
-
 def qk_parts(w: LayerWeights) -> tuple[np.ndarray, np.ndarray]:
     """QK[h] = A[h] @ B[h].T with A = W_Q[h], B = W_K[kv(h)]: both (n_heads, d_model, d_head)."""
     return w.W_Q, w.W_K[w.kv()]
@@ -107,12 +62,6 @@ def layer_statistics(w: LayerWeights) -> dict[str, np.ndarray]:
     out["qk_top"] = thin_product_singular_values(*qk_parts(w))[:, 0]
     out["ov_top"] = thin_product_singular_values(*ov_parts(w))[:, 0]
     return out
-
-
-def model_statistics(weight: Callable[[str], np.ndarray], n_layers: int) -> dict[str, np.ndarray]:
-    """Every statistic for every head: key -> (n_layers, n_heads). Reads one layer at a time."""
-    per_layer = [layer_statistics(load_layer(weight, l)) for l in range(n_layers)]
-    return {k: np.stack([s[k] for s in per_layer]) for k in STATISTICS}
 
 
 # ---- per-head features for clustering ------------------------------------------------------
@@ -217,16 +166,6 @@ def ward(features: np.ndarray, labels: list[str]) -> Clustering:
     return Clustering(list(labels), tree, square.min(axis=1), square.argmin(axis=1))
 
 
-def cluster_layers(weight: Callable[[str], np.ndarray], layers: list[int], kind: str = "weights") -> Clustering:
-    """Ward clustering of every head of `layers`; heads are 'H3' within one layer, 'L3H7' across several."""
-    features, labels = [], []
-    for l in layers:  # one layer's weights in memory at a time
-        f = head_features(load_layer(weight, l), kind)  # (n_heads, n_features)
-        features.append(f)
-        labels += head_labels(len(f), None if len(layers) == 1 else l)
-    return ward(np.concatenate(features), labels)
-
-
 def dendrogram_links(c: Clustering, k: int, max_leaves: int = 200) -> tuple[list[dict], list[dict]]:
     """(links, leaves) to draw: each link an (x, y)-(x2, y2) segment with the cluster it lies in
     (0 above the cut), each leaf its x, label and cluster. Trees over `max_leaves` show the last merges only."""
@@ -254,17 +193,8 @@ def _a_member(Z: np.ndarray, node: int, n: int) -> int:
 
 
 # ---- heatmap tiles -----------------------------------------------------------------------------
-def pool(matrix: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Block means of a 2-D matrix on a rows x cols grid; blocks are np.array_split's (larger ones first)."""
-    r_sizes = [len(part) for part in np.array_split(np.arange(matrix.shape[0]), rows)]
-    c_sizes = [len(part) for part in np.array_split(np.arange(matrix.shape[1]), cols)]
-    r_starts, c_starts = np.cumsum([0, *r_sizes[:-1]]), np.cumsum([0, *c_sizes[:-1]])
-    sums = np.add.reduceat(np.add.reduceat(matrix.astype(np.float64), r_starts, axis=0), c_starts, axis=1)
-    return sums / np.outer(r_sizes, c_sizes)
-
-
 def head_tiles(stack: np.ndarray, max_cells: int) -> np.ndarray:
-    """(n, a, b) per-head matrices -> (n, r, c) block means, n*r*c <= max_cells.
+    """(n, a, b) per-head matrices -> (n, r, c) block means (analyses.matrices' blocks), n*r*c <= max_cells.
 
     The short (d_head) axis gets sqrt(budget / 4) bins and the long (d_model) axis the rest, so
     a tile keeps some resolution along both axes however lopsided the head's matrix is."""
@@ -273,7 +203,7 @@ def head_tiles(stack: np.ndarray, max_cells: int) -> np.ndarray:
     short = max(1, min(min(a, b), int(np.sqrt(per_head / 4))))
     long = max(1, min(max(a, b), per_head // short))
     r, c = (long, short) if a >= b else (short, long)
-    return np.stack([pool(m, r, c) for m in stack])
+    return block_means(stack, block_edges(a, r), block_edges(b, c))  # (n, <= r, <= c)
 
 
 # ---- readings (markdown computed from the numbers) -------------------------------------------

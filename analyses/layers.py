@@ -2,7 +2,7 @@
 per-row variance per layer summarised as a box (quartiles, Tukey whiskers) and a violin (KDE).
 
     summaries = [summarize_layer(l, w_l) for l, w_l in enumerate(matrices)]
-    reading(summaries, "attn.W_QKV")
+    depth_trend([s.std for s in summaries])     # Spearman's rho of the std against depth
 """
 from __future__ import annotations
 
@@ -89,41 +89,9 @@ def depth_trend(values) -> float | None:
     return float(sps.spearmanr(np.arange(len(y)), y).statistic)
 
 
-def trend_words(rho: float | None, what: str) -> str:
-    """'the std rises steadily with depth (Spearman ρ = 0.93)' and the like."""
-    if rho is None:
-        return f"{what} shows no trend that can be measured"
-    direction = "rises" if rho > 0 else "falls"
-    if abs(rho) >= 0.7:
-        return f"{what} {direction} steadily with depth (Spearman ρ = {rho:.2f})"
-    if abs(rho) >= 0.4:
-        return f"{what} tends to {direction[:-1]} with depth (Spearman ρ = {rho:.2f})"
-    return f"{what} shows no steady trend with depth (Spearman ρ = {rho:.2f})"
-
-
 def most_departing(summaries: list[LayerSummary]) -> tuple[LayerSummary, float]:
     """The layer whose weight std is furthest, relatively, from the median layer's; and that offset."""
     stds = np.array([s.std for s in summaries])
     offsets = stds / np.median(stds) - 1
     i = int(np.argmax(np.abs(offsets)))
     return summaries[i], float(offsets[i])
-
-
-def reading(summaries: list[LayerSummary], slot: str = "attn.W_QKV") -> str:
-    """Which layer departs most from the others, and how the spread changes with depth."""
-    if not summaries:
-        return f"No layer has `{slot}`."
-    odd, offset = most_departing(summaries)
-    lo = min(summaries, key=lambda s: s.std)
-    hi = max(summaries, key=lambda s: s.std)
-    widest = max(summaries, key=lambda s: max(abs(s.min), abs(s.max)))
-    text = (f"Across {len(summaries)} layers the std of `{slot}` runs from **{lo.std:.4g}** (layer {lo.layer}) "
-            f"to **{hi.std:.4g}** (layer {hi.layer}). ")
-    if len(summaries) > 1:
-        text += (f"Layer **{odd.layer}** departs most: its std is **{abs(offset):.0%} "
-                 f"{'above' if offset > 0 else 'below'}** the median layer's. ")
-    text += (f"The largest |weight| is in layer {widest.layer} "
-             f"({max(abs(widest.min), abs(widest.max)):.3g}). ")
-    rho_std = depth_trend([s.std for s in summaries])
-    rho_var = depth_trend([s.row_variance.median for s in summaries])
-    return text + f"{trend_words(rho_std, 'The std')}; {trend_words(rho_var, 'the median per-row variance')}."

@@ -56,9 +56,26 @@ def grid_for_cells(n_rows: int, n_cols: int, max_cells: int = 4000) -> tuple[int
     return side, side
 
 
-def _edges(n: int, target: int, offset: int) -> np.ndarray:
-    size = math.ceil(n / max(1, min(target, n)))  # equal blocks; the last may be shorter
-    return np.append(np.arange(0, n, size), n) + offset
+def block_edges(n: int, target: int) -> np.ndarray:
+    """(k + 1,) edges of k <= target equal blocks covering 0..n, the last possibly shorter.
+
+    Equal blocks keep a heatmap's axes linear: block i starts at row i * size.
+    Example: block_edges(10, 4) -> array([0, 3, 6, 9, 10])
+    """
+    size = math.ceil(n / max(1, min(target, n)))
+    return np.append(np.arange(0, n, size), n)
+
+
+def block_means(values: np.ndarray, row_edges: np.ndarray, col_edges: np.ndarray) -> np.ndarray:
+    """The mean of each block of the last two axes, in float64: (..., R, C) -> (..., len(row_edges) - 1,
+    len(col_edges) - 1), for edges from `block_edges` (starting at 0, ending at R and C).
+
+    Example: block_means(np.arange(4.0).reshape(2, 2), [0, 2], [0, 1, 2]) -> array([[1., 2.]])
+    """
+    row_edges, col_edges = np.asarray(row_edges), np.asarray(col_edges)
+    sums = np.add.reduceat(np.add.reduceat(values, row_edges[:-1], axis=-2, dtype=np.float64),
+                           col_edges[:-1], axis=-1)
+    return sums / np.outer(np.diff(row_edges), np.diff(col_edges))
 
 
 def downsample(values: np.ndarray, grid: tuple[int, int], method: str = "mean",
@@ -73,16 +90,15 @@ def downsample(values: np.ndarray, grid: tuple[int, int], method: str = "mean",
     n_rows, n_cols = values.shape
     if n_rows == 0 or n_cols == 0:
         raise ValueError("an empty window has nothing to show")
-    row_edges, col_edges = _edges(n_rows, grid[0], offset[0]), _edges(n_cols, grid[1], offset[1])
-    rs, cs = row_edges[:-1] - offset[0], col_edges[:-1] - offset[1]
+    row_edges, col_edges = block_edges(n_rows, grid[0]), block_edges(n_cols, grid[1])
     if method == "mean":
-        sums = np.add.reduceat(np.add.reduceat(values, rs, axis=0, dtype=np.float64), cs, axis=1)
-        out = sums / np.outer(np.diff(row_edges), np.diff(col_edges))
+        out = block_means(values, row_edges, col_edges)
     else:
+        rs, cs = row_edges[:-1], col_edges[:-1]
         hi = np.maximum.reduceat(np.maximum.reduceat(values, rs, axis=0), cs, axis=1)
         lo = np.minimum.reduceat(np.minimum.reduceat(values, rs, axis=0), cs, axis=1)
         out = np.where(np.abs(lo) > np.abs(hi), lo, hi)
-    return Blocks(out.astype(np.float32), row_edges, col_edges, method, (n_rows, n_cols))
+    return Blocks(out.astype(np.float32), row_edges + offset[0], col_edges + offset[1], method, (n_rows, n_cols))
 
 
 @dataclass
@@ -121,23 +137,3 @@ def matrix_stats(values: np.ndarray, offset: tuple[int, int] = (0, 0), top: int 
         # ||r|| for r of n i.i.d. normals has relative spread ~ 1/sqrt(2n): the 'no structure' baseline
         iid_row_norm_cv=float(1 / math.sqrt(2 * v.shape[1])),
         rows_label=rows_label, cols_label=cols_label)
-
-
-def reading(stats: MatrixStats) -> str:
-    """Which rows and columns carry the most weight, and whether the rows differ more than noise would."""
-    r, c = stats.shape
-    rows = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_rows)
-    cols = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_cols)
-    ratio = stats.row_norm_cv / stats.iid_row_norm_cv
-    text = (f"In this {r:,} × {c:,} window (values within ±{stats.abs_max:.3g}, std {stats.std:.3g}), "
-            f"the {stats.rows_label} rows with the largest L2 norm are **{rows}**; "
-            f"the {stats.cols_label} columns: **{cols}**. ")
-    if r < 2:
-        return text + "A single row has no row-norm spread to judge."
-    spread = f"Row norms vary by **{stats.row_norm_cv:.1%}** (std / mean), "
-    if ratio > 3:
-        return text + spread + (f"**{ratio:.0f}×** what i.i.d. noise of this shape would give "
-                                f"({stats.iid_row_norm_cv:.1%}): rows differ systematically, so structure "
-                                "should be visible along the row axis.")
-    return text + spread + (f"close to i.i.d. noise of this shape ({stats.iid_row_norm_cv:.1%}, ratio "
-                            f"{ratio:.1f}): little row structure to see.")

@@ -1,4 +1,4 @@
-"""PCA of a weight matrix, as the notebook did it: StandardScaler, then PCA with rows as samples.
+"""PCA of a weight matrix: StandardScaler, then PCA, rows as samples unless the caller transposes.
 
 Done with one symmetric eigen-decomposition of the smaller Gram matrix of the standardised
 matrix (its eigenvalues are the squared singular values), so every layer of a model is quick.
@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from analyses.layers import depth_trend, trend_words
 from analyses.spectral import symmetric_eigenvalues
 
-THRESHOLD = 0.9  # the share of variance the notebook asked about
+THRESHOLD = 0.9  # the share of variance whose component count is reported
 
 
 @dataclass
@@ -74,21 +73,3 @@ def layer_pca(layer: int, values: np.ndarray, with_scores: bool = True, threshol
         v = v * np.where(flip == 0, 1, flip)
         result.components, result.scores = v.T, z @ v
     return result
-
-
-def reading(results: list[LayerPCA], slot: str, samples: str = "rows") -> str:
-    """How many components each layer needs for 90% of its variance, and how that moves with depth."""
-    if not results:
-        return f"No layer has `{slot}`."
-    counts = [r.n_for_threshold for r in results]
-    lo, hi = results[int(np.argmin(counts))], results[int(np.argmax(counts))]
-    first = results[0]
-    pc1 = [r.explained_ratio[0] for r in results]
-    text = (f"Standardised `{slot}` with {first.n_samples:,} {samples} as samples and {first.n_features:,} "
-            f"features: reaching {first.threshold:.0%} of the variance takes from **{lo.n_for_threshold}** "
-            f"(layer {lo.layer}) to **{hi.n_for_threshold}** (layer {hi.layer}) of {first.n_components} "
-            f"components; the median layer needs **{np.median(counts):g}**. ")
-    spread = "spread over many directions" if np.median(counts) > 0.5 * first.n_components else \
-        "concentrated in comparatively few directions"
-    text += (f"PC1 alone explains {min(pc1):.1%}–{max(pc1):.1%}, so the variance is {spread}. ")
-    return text + trend_words(depth_trend(counts), "The 90% count") + "."

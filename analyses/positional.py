@@ -1,7 +1,7 @@
 """Learned positional embeddings W_pos [n_ctx, d_model], and rotary frequencies for rotary models.
 
-The blog notebook looked at GPT-2's W_pos by eye ("periodic like a sine wave", "neighbouring
-positions are similar"); here each of those impressions is a number:
+W_pos is often read by eye ("periodic like a sine wave", "neighbouring positions are
+similar"); here each of those impressions is a number:
 - variance per dimension, and the lowest-, median- and highest-variance dimensions;
 - Pearson correlation of each position's vector with the next one's;
 - cosine similarity between every pair of positions;
@@ -129,42 +129,3 @@ def grid(matrix: np.ndarray, max_cells: int) -> Grid:
     rows = strided_indices(n, max(1, math.floor(n * scale)))
     cols = strided_indices(m, max(1, max_cells // len(rows)))
     return Grid(matrix[np.ix_(rows, cols)], rows, cols, (n, m))
-
-
-def reading(s: PositionalSummary) -> str:
-    """A markdown paragraph reading the numbers of `summarize`."""
-    v = s.variances
-    r = s.adjacent_correlation
-    worst = int(r.argmin())
-    periodic = s.peak_power >= STRONG_PEAK
-    text = (f"Dimension **{s.highest_variance_dim}** varies most over the {s.n_ctx} positions "
-            f"(variance {v[s.highest_variance_dim]:.3g}), **{s.median_variance_dim}** is the median "
-            f"({v[s.median_variance_dim]:.3g}) and **{s.lowest_variance_dim}** the least "
-            f"({v[s.lowest_variance_dim]:.3g}). Neighbouring positions correlate at r = **{np.median(r):.2f}** "
-            f"(median); the weakest link is position {worst} → {worst + 1} (r = {r[worst]:.2f}). ")
-    # one cycle over the whole context is a slow drift rather than a repeating wave: counted apart
-    repeating = periodic & (s.periods <= s.n_ctx / 2)
-    if periodic.any():
-        text += (f"**{int(periodic.sum())}** of {s.d_model} dimensions put at least {STRONG_PEAK:.0%} of their power "
-                 f"at one frequency, i.e. look like a sine wave; {int(repeating.sum())} of them repeat at least "
-                 f"twice within the context")
-        if repeating.any():
-            top = int(np.argmax(np.where(repeating, s.peak_power, -1)))
-            text += (f", most cleanly dimension {top} (period {s.periods[top]:.1f} positions, "
-                     f"{s.peak_power[top]:.0%} of its power)")
-        text += "."
-    else:
-        text += (f"No dimension puts {STRONG_PEAK:.0%} of its power at one frequency (the most is "
-                 f"{s.peak_power.max():.0%}), so none is sine-like.")
-    return text
-
-
-def rotary_reading(f: RotaryFrequencies) -> str:
-    text = (f"Positions enter through rotary embeddings: {len(f.theta)} pairs of each head's first "
-            f"{f.rotary_dim} dimensions rotate by θᵢ = {f.base:g}^(−2i/{f.rotary_dim}) radians per position, "
-            f"with wavelengths from **{f.wavelength.min():.1f}** to **{f.wavelength.max():,.0f}** positions.")
-    if f.n_ctx:
-        longer = int((f.wavelength > f.n_ctx).sum())
-        text += (f" {longer} of the {len(f.theta)} pairs turn less than once across the {f.n_ctx:,}-position "
-                 f"context, so they carry only coarse position.")
-    return text

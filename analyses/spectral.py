@@ -20,6 +20,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import linalg
 
+from .thin_products import thin_product_singular_values
 from .powerlaw import PowerLawFit, fit_power_law
 
 UNDER_TRAINED = 6.0  # alpha above this: WeightWatcher's "under-trained" (its docs: 2 < alpha < 6 is well trained)
@@ -107,13 +108,10 @@ def batched_eigenvalues(stack: np.ndarray) -> np.ndarray:
 def circuit_eigenvalues(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """ESDs of the products a[i] @ b[i].T for stacks a, b of shape (h, D, k), k << D, without forming them.
 
-    With a = Q_a R_a and b = Q_b R_b (QR), a b^T = Q_a (R_a R_b^T) Q_b^T, and Q_a, Q_b have orthonormal
-    columns, so the k non-zero singular values of the D x D product are those of the k x k R_a R_b^T.
+    The k non-zero singular values of each D x D product come from its thin factors (analyses.thin_products).
     Returns (h, k) eigenvalues s^2, ascending.
     """
-    r_a = np.linalg.qr(np.asarray(a, dtype=np.float64), mode="r")
-    r_b = np.linalg.qr(np.asarray(b, dtype=np.float64), mode="r")
-    s = np.linalg.svd(r_a @ r_b.transpose(0, 2, 1), compute_uv=False)  # (h, k), descending
+    s = thin_product_singular_values(a, b)  # (h, k), descending
     return (s * s)[:, ::-1]
 
 

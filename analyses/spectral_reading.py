@@ -1,4 +1,4 @@
-"""Plain-language readings of spectral diagnostics rows (dicts from analyses.spectral_model)."""
+"""Plain-language readings of spectral diagnostics rows (the dicts of topics.spectral_rows)."""
 from __future__ import annotations
 
 from .spectral import OVER_TRAINED, UNDER_TRAINED

@@ -25,7 +25,7 @@ within a factor 2 of c, so a large mean with a tiny spread loses nothing). A chu
 the float64 path when the algebra would be ill-conditioned (the sums' mean offset |S_1/n| above
 std/4), when its spread max|x - c| is outside [2^-24, 2^24] (float32 over/underflow of the fourth
 powers), or when it holds NaN or Inf (the float64 path counts them). Its dot products are longer
-than BLOCK, so a caller should pin BLAS to one thread (threadpoolctl), as reporting.stats_scan does.
+than BLOCK, so a caller should pin BLAS to one thread (threadpoolctl), as topics.scan does.
 
 `Moments.add_stored(chunk, dtype)` takes a chunk as a checkpoint stores it (bf16 as uint16 bits,
 fp16, fp32) and, where numba is installed, folds it in with one compiled pass (analyses/fused.py):

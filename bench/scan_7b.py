@@ -50,7 +50,7 @@ def phase_stats(path: str, workers: int, numpy_only: bool = False) -> dict:
     import numpy as np
     from adapters import open_model
     from analyses import fused
-    from reporting.stats_scan import PROCESSES, scan, scan_path
+    from topics.scan import PROCESSES, scan, scan_path
     if numpy_only:
         fused._kernels = {}  # as where numba is missing
     model = open_model(path)

@@ -55,9 +55,10 @@ def _ours(folder: str, case: str) -> dict:
     from scipy import linalg
 
     from adapters import open_model
-    from analyses import spectral_model as sm
+    from topics import spectral_rows
+    from topics.executor import LOCAL
     model = open_model(folder)
-    names = sm.stored_names(model, max_rows=50_000)
+    names = spectral_rows.stored_names(model, max_rows=50_000)
     start = time.perf_counter()
     alphas = {}
     if case == "bare eig":
@@ -68,12 +69,12 @@ def _ours(folder: str, case: str) -> dict:
         def eig(w):
             return linalg.eigh(w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T, eigvals_only=True,
                                check_finite=False)
-        sm.run_parallel(((eig, (model.raw(n),)) for n in names), len(names))
+        LOCAL.map(((eig, (model.raw(n),)) for n in names), len(names))
     else:
-        rows = sm.diagnose_stored(model, names, with_shuffled=case != "ours metrics")
+        rows = spectral_rows.stored_rows(model, names, with_shuffled=case != "ours metrics")
         alphas = {r["name"]: r["alpha"] for r in rows}
         if case == "ours + heads":
-            sm.diagnose_heads(model, with_shuffled=True)
+            spectral_rows.head_rows(model, with_shuffled=True)
     return {"seconds": time.perf_counter() - start, "alphas": alphas}
 
 

@@ -5,15 +5,15 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from adapters.schema import split_layer
+from adapters import schema
 
 
 def change_map(diffs) -> alt.Chart:
     """Relative change per layer and slot (a heatmap), or per tensor when there are no layers."""
     rows = []
     for d in diffs:
-        layer, slot = split_layer(d.name)
-        rows.append({"tensor": d.name, "layer": "–" if layer is None else str(layer), "slot": slot,
+        key = schema.parse(d.name)
+        rows.append({"tensor": d.name, "layer": "–" if key.layer is None else str(key.layer), "slot": key.slot,
                      "relative change": d.rel_change, "cosine": d.cosine, "max |Δ|": d.max_abs})
     df = pd.DataFrame(rows)
     order = sorted(df["layer"].unique(), key=lambda v: (v != "–", int(v) if v.isdigit() else -1))

@@ -5,7 +5,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analyses.heads import pool
+from analyses.matrices import downsample
 from charts import MAX_ROWS
 
 _TABLEAU = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6",
@@ -37,10 +37,10 @@ def head_tiles(tiles: np.ndarray, labels: list[str], full_shape: tuple[int, int]
 def layer_head_map(values: np.ndarray, label: str) -> alt.Chart:
     """Heatmap of one statistic, layers down, heads across (heads averaged in groups if too many)."""
     n_layers, n_heads = values.shape
-    group = int(np.ceil(n_layers * n_heads / MAX_ROWS))
-    shown = pool(values, n_layers, int(np.ceil(n_heads / group))) if group > 1 else values
-    layers, heads = np.meshgrid(np.arange(n_layers), np.arange(shown.shape[1]) * group, indexing="ij")
-    df = pd.DataFrame({"layer": layers.ravel(), "head": heads.ravel(), "value": shown.ravel()})
+    blocks = downsample(values, (n_layers, MAX_ROWS // n_layers))
+    group = blocks.block[1]
+    layers, heads = np.meshgrid(np.arange(n_layers), blocks.col_edges[:-1], indexing="ij")  # a group by its first head
+    df = pd.DataFrame({"layer": layers.ravel(), "head": heads.ravel(), "value": blocks.values.ravel()})
     note = f" (heads averaged in groups of {group})" if group > 1 else ""
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("value:Q", scale=alt.Scale(scheme="viridis"), title=None),

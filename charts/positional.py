@@ -47,13 +47,15 @@ def heatmap(g: Grid, offset: int = 0) -> alt.Chart:
     ).properties(title=alt.TitleParams("W_pos", subtitle=_sampling_note(g, "position", "dimension")), height=420)
 
 
-def dimension_curves(w_pos: np.ndarray, dims: list[int], start: int = 0, stop: int | None = None,
+def dimension_curves(columns: np.ndarray, dims: list[int], start: int = 0, stop: int | None = None,
                      title: str = "Chosen dimensions over position") -> alt.Chart:
-    """One line per dimension over positions [start, stop); positions strided to stay under MAX_ROWS."""
-    stop = w_pos.shape[0] if stop is None else stop
+    """One line per dimension over positions [start, stop); positions strided to stay under MAX_ROWS.
+
+    `columns` is (n_ctx, len(dims)): column i holds dimension dims[i] of W_pos at every position."""
+    stop = columns.shape[0] if stop is None else stop
     keep = start + strided_indices(stop - start, max(1, MAX_ROWS // max(len(dims), 1)))
-    df = pd.DataFrame([{"position": int(p), "dimension": str(d), "value": float(w_pos[p, d])}
-                       for d in dims for p in keep])
+    df = pd.DataFrame([{"position": int(p), "dimension": str(d), "value": float(columns[p, i])}
+                       for i, d in enumerate(dims) for p in keep])
     note = ("every position" if len(keep) == stop - start
             else f"{_every(keep, 'position')} shown ({len(keep)} of {stop - start})")
     return alt.Chart(df).mark_line().encode(

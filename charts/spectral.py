@@ -91,11 +91,11 @@ def _rule(at: float, color: str, what: str) -> alt.Chart:
 
 def head_heatmap(rows: list[dict], kind: str, metric: str = "alpha") -> alt.Chart:
     """Layer x head grid of `metric` for one per-head kind ('attn.W_Q', ..., 'attn.QK', 'attn.OV')."""
-    df = pd.DataFrame([{"layer": r["layer"], "head": r["head"], "value": r[metric], "name": r["name"]}
+    df = pd.DataFrame([{"layer": r["layer"], "head": r["head"], "value": r[metric]}
                        for r in rows if r["slot"] == kind and r[metric] is not None])
     color = alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="redyellowgreen", reverse=True)
                       if metric in ALPHA_METRICS else alt.Scale(scheme="viridis"))
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("head:O"), y=alt.Y("layer:O"), color=color,
-        tooltip=["name", alt.Tooltip("value:Q", format=".3f", title=metric)],
+        tooltip=["layer", "head", alt.Tooltip("value:Q", format=".3f", title=metric)],
     ).properties(title=f"{metric} of {kind} per head", height=22 * max(df["layer"].nunique(), 1) + 40)

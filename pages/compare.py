@@ -1,12 +1,11 @@
 """Compare two checkpoints: which tensors changed, by how much, and whether the change is low-rank."""
-import numpy as np
 import streamlit as st
 
 from adapters import LoadError
-from adapters.views import shared_names, tensor
-from analyses import compare
 from bundled import source_label
 from charts import compare as charts
+from topics import compare as topic
+from ui.cache import cached_pair
 from ui.session import current_source, model_caption, open_source, require_model
 from ui.uploads import take_upload
 
@@ -31,21 +30,9 @@ except LoadError as e:
     st.stop()
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def _diffs(_a, id_a: str, _b, id_b: str) -> list:
-    names = shared_names(_a, _b)
-    bar = st.progress(0.0, text="Comparing tensors…")
-    out = []
-    for i, name in enumerate(names):
-        out.append(compare.tensor_diff(name, tensor(_a, name), tensor(_b, name)))
-        bar.progress((i + 1) / len(names), text=f"Comparing {name}")
-    bar.empty()
-    return out
-
-
-diffs = _diffs(model, model.identity, other, other.identity)
-label_a, label_b = source_label(current_source()), source_label(other_source)
-st.markdown(compare.reading(diffs, label_a, label_b))
+result = cached_pair("compare", "compute", model, other, progress="Comparing tensors…")
+diffs = result.diffs
+st.markdown(topic.reading(result, source_label(current_source()), source_label(other_source)))
 if not diffs:
     st.stop()
 st.altair_chart(charts.change_map(diffs), width="stretch")
@@ -57,9 +44,8 @@ st.dataframe([{"tensor": d.name, "shape": " x ".join(map(str, d.shape)), "relati
 changed = [d.name for d in diffs if d.rel_change > 0] or [d.name for d in diffs]
 pick = st.selectbox("Look at one tensor's change", changed, key="compare_tensor",
                     index=changed.index(max(diffs, key=lambda d: d.rel_change).name) if changed else 0)
-delta = tensor(other, pick).astype(np.float64) - tensor(model, pick)
+one = topic.change(model, other, pick)
 left, right = st.columns(2)
-left.altair_chart(charts.delta_histogram(delta), width="stretch")
-if delta.ndim >= 2 and np.any(delta):
-    s = compare.singular_values(delta.reshape(delta.shape[0], -1))
-    right.altair_chart(charts.delta_spectrum(s), width="stretch")
+left.altair_chart(charts.delta_histogram(one.delta), width="stretch")
+if one.singular_values is not None:
+    right.altair_chart(charts.delta_spectrum(one.singular_values), width="stretch")

@@ -3,30 +3,21 @@ import pandas as pd
 import streamlit as st
 
 from adapters.schema import CATEGORIES
-from analyses.health import reading
-from reporting.stats_scan import scan
+from topics import health as topic
+from ui.cache import cached
 from ui.session import model_caption, require_model
 
 st.title("Tensor health")
 model = require_model()
 model_caption(model)
 
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _scan(_model, identity: str) -> list:
-    bar = st.progress(0.0, text="Reading every tensor once…")
-    stats = scan(_model, progress=lambda done, total, name: bar.progress(done / total, text=f"{done}/{total}: {name}"))
-    bar.empty()
-    return stats
-
-
-stats = _scan(model, model.identity)
-st.markdown(reading(stats))
+result = cached("health", "compute", model, progress="Reading every tensor once…")
+st.markdown(topic.reading(result))
 info = {t.name: t for t in model.tensors()}
 df = pd.DataFrame([{"tensor": s.name, "category": CATEGORIES.get(info[s.name].category, ""),
                     "layer": info[s.name].layer, "dtype": s.dtype, "values": s.count + s.nan + s.inf,
                     "mean": s.mean, "std": s.std, "min": s.min, "max": s.max, "skew": s.skew,
-                    "excess kurtosis": s.kurtosis, "NaN": s.nan, "Inf": s.inf} for s in stats])
+                    "excess kurtosis": s.kurtosis, "NaN": s.nan, "Inf": s.inf} for s in result.stats])
 only_bad = st.toggle("Only tensors with NaN or Inf", key="health_only_bad", value=False)
 shown = df[(df["NaN"] > 0) | (df["Inf"] > 0)] if only_bad else df
 st.dataframe(shown, hide_index=True, width="stretch")

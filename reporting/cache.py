@@ -27,7 +27,7 @@ from importlib import metadata
 from reporting import Section
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_SOURCES = ("adapters", "analyses", "charts", "reporting", "bundled.py", "report.py")
+_SOURCES = ("adapters", "analyses", "topics", "charts", "reporting", "bundled.py", "report.py")
 _LIBRARIES = ("numpy", "scipy", "scikit-learn", "altair", "vl-convert-python", "safetensors")
 
 

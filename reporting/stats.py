@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from analyses.health import reading
 from reporting import Section
-from reporting.stats_scan import scan
+from topics import health as topic
 
 
-def section(model) -> Section:
-    stats = scan(model)
-    return Section("stats", "Every tensor's statistics", [asdict(s) for s in stats], reading(stats))
+def section(result: topic.Health) -> Section:
+    return Section("stats", "Every tensor's statistics", [asdict(s) for s in result.stats], topic.reading(result))

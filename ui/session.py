@@ -142,4 +142,4 @@ def model_caption(model: Model) -> None:
     st.caption(f"**{display_name(current_source())}** · {model.arch} · {c.n_layers} layers · "
                f"d_model {c.d_model} · {heads if c.n_heads else 'heads unknown'}")
     for note in c.notes:
-        st.info(note)
+        st.info(note.text)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from reporting.layers import matrix_slots
+from topics.layers import matrix_slots
 
 
 def per_layer_matrix(model, container, key: str) -> str:

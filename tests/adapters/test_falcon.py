@@ -52,3 +52,15 @@ def test_infers_falcon_without_config(tmp_path):
     c = model.cfg
     assert model.arch == "falcon"  # not Bloom, whose names also end in 'word_embeddings.weight'
     assert (c.n_layers, c.d_model, c.d_vocab, c.d_mlp, c.tied_embeddings) == (2, 64, 101, 256, True)
+
+
+@pytest.mark.parametrize("layout", ["falcon-7b", "interleaved"])
+def test_kv_heads_read_off_the_fused_rows_without_config(tmp_path, layout):
+    config, n_kv, _ = LAYOUTS[layout]
+    hf, _ = build("falcon", tmp_path, **TINY, **config)
+    lone = tmp_path / "lone" / "weights.safetensors"
+    lone.parent.mkdir()
+    lone.write_bytes((tmp_path / "model.safetensors").read_bytes())
+    model = open_model(str(lone), n_heads=4)
+    assert (model.cfg.n_heads, model.cfg.n_kv_heads, model.cfg.d_head) == (4, n_kv, 16)
+    check_forward(hf, model, SPEC)  # per-module checks: the residual arrangement (assumed parallel) is not read

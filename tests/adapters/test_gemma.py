@@ -25,7 +25,7 @@ def test_tiny_gemma_matches_forward_pass(tmp_path):
     # The schema holds the real scale: (1 + stored w).
     np.testing.assert_allclose(model.weight("blocks.0.ln1.w"),
                                1 + hf.model.layers[0].input_layernorm.weight.detach().numpy())
-    assert any("sqrt(d_model) = 8" in n for n in c.notes)
+    assert any("sqrt(d_model) = 8" in n.text for n in c.notes if n.kind == "maths")
     check_forward(hf, model, Spec(attn=L + "self_attn", mlp=L + "mlp", zero_positions=True, norms=NORMS))
     check_ends(hf, model, embed_scale=64 ** 0.5)
     assert_all_accounted(model)
@@ -46,7 +46,7 @@ def test_tiny_gemma2_matches_forward_pass(tmp_path):
     assert model.weight("blocks.1.ln2_post.w").shape == (64,)
     np.testing.assert_allclose(model.weight("blocks.1.ln1_post.w"),
                                1 + hf.model.layers[1].post_attention_layernorm.weight.detach().numpy())
-    notes = " ".join(model.cfg.notes)
+    notes = " ".join(n.text for n in model.cfg.notes if n.kind == "maths")
     assert "1/sqrt(20)" in notes and "cap = 0.5" in notes and "cap = 3.0" in notes
     spec = Spec(attn=L + "self_attn", mlp=L + "mlp", zero_positions=True, norms=NORMS2,
                 scale=20 ** -0.5, softcap=0.5)
@@ -65,7 +65,7 @@ def test_single_file_without_config(model_type, arch, tmp_path):
     # Gemma's names are Llama's: without config.json it is read as Llama, and a note says what that risks.
     assert model.arch == arch
     if arch == "llama":
-        assert any("Gemma" in n and "minus one" in n for n in model.cfg.notes)
+        assert any("Gemma" in n.text and "minus one" in n.text for n in model.cfg.notes if n.kind == "read-as")
     c = model.cfg
     assert (c.n_layers, c.d_model, c.d_mlp, c.d_vocab, c.tied_embeddings) == (2, 64, 96, 101, True)
     assert model.tied == [("lm_head.weight", "model.embed_tokens.weight")]

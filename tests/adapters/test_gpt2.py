@@ -44,7 +44,7 @@ def test_single_file_without_config_infers_gpt2_small(gpt2_small_dir, tmp_path):
     assert model.arch == "gpt2"
     c = model.cfg
     assert (c.n_layers, c.d_model, c.n_heads, c.d_mlp, c.d_vocab, c.n_ctx) == (12, 768, 12, 3072, 50257, 1024)
-    assert any("n_heads=12 is assumed" in n for n in c.notes)
+    assert any(n.kind == "heads-assumed" and "n_heads=12 is assumed" in n.text for n in c.notes)
     assert open_model(str(lone), n_heads=6).weight("blocks.0.attn.W_Q").shape == (6, 768, 128)
 
 

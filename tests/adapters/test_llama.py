@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from adapters import open_model
-from adapters.llama import Llama
+from adapters.families.llama import Llama
 from tests.adapters.harness import Spec, assert_all_accounted, build, check_ends, check_forward
 
 L = "model.layers.{l}."
@@ -83,7 +83,7 @@ def test_single_file_without_config(model_type, tmp_path, monkeypatch):
     model = open_model(lone)
     assert (model.cfg.n_heads, model.cfg.n_kv_heads, model.cfg.d_head) == (4, 2, 16)
     assert model.weight("blocks.0.attn.W_K").shape == (2, 64, 16)
-    assert any("n_heads=4 is assumed" in n for n in model.cfg.notes)
+    assert any(n.kind == "heads-assumed" and "n_heads=4 is assumed" in n.text for n in model.cfg.notes)
 
 
 def test_llama3_rope_scaling_is_noted(tmp_path):
@@ -91,4 +91,4 @@ def test_llama3_rope_scaling_is_noted(tmp_path):
             "high_freq_factor": 4.0, "original_max_position_embeddings": 32}
     _, model = build("llama", tmp_path, rope_parameters=rope, **{**TINY, "num_hidden_layers": 1})
     assert model.cfg.rotary_base == 500_000.0
-    assert any("rope_type='llama3'" in n for n in model.cfg.notes)
+    assert any(n.kind == "positions" and "rope_type='llama3'" in n.text for n in model.cfg.notes)

@@ -20,7 +20,7 @@ def test_tiny_opt_matches_forward_pass(tmp_path):
     assert model.weight("blocks.0.attn.b_Q").shape == (4, 16)
     check_forward(hf, model, SPEC)
     assert_all_accounted(model)
-    assert any("offset" in n for n in c.notes)
+    assert any("offset" in n.text for n in c.notes if n.kind == "layout")
 
 
 def test_positions_row_i_is_position_i(tmp_path):
@@ -48,7 +48,7 @@ def test_opt_350m_layout_post_norm_and_projections(tmp_path):
     assert not model.has("embed.W_E") and not model.has("unembed.W_U") and not model.has("ln_final.w")
     assert {n.split("decoder.")[1]: v[0] for n, v in model.ignored.items()} == {
         "embed_tokens.weight": "embedding", "project_in.weight": "embedding", "project_out.weight": "unembed"}
-    assert "narrower" in c.notes[0]
+    assert "narrower" in c.notes[0].text and c.notes[0].kind == "absent"
 
 
 def test_infers_shapes_without_config(tmp_path):

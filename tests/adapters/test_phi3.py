@@ -32,11 +32,15 @@ def test_tied_phi3_reads_embed_tokens(tmp_path):
 
 
 def test_infers_shapes_without_config(tmp_path):
-    # Without config.json the key/value head count cannot be read off the fused shape (it needs d_head),
-    # so this is the multi-head case Phi-3 mini has: n_kv_heads = n_heads.
-    build("phi3", tmp_path, **{**TINY, "num_key_value_heads": 4})
-    model = open_model(str(tmp_path / "model.safetensors"), n_heads=4)
+    # Given n_heads, o_proj's width gives d_head and the fused qkv_proj's rows the key/value heads.
+    hf, _ = build("phi3", tmp_path, **TINY)
+    lone = tmp_path / "lone" / "weights.safetensors"
+    lone.parent.mkdir()
+    lone.write_bytes((tmp_path / "model.safetensors").read_bytes())
+    model = open_model(str(lone), n_heads=4)
     c = model.cfg
     assert model.arch == "phi3"
     assert (c.n_layers, c.d_model, c.d_vocab, c.d_mlp) == (2, 64, 101, 96)
-    assert model.weight("blocks.1.attn.W_V").shape == (4, 64, 16)
+    assert (c.n_heads, c.n_kv_heads, c.d_head) == (4, 2, 16)
+    assert model.weight("blocks.1.attn.W_V").shape == (2, 64, 16)
+    check_forward(hf, model, SPEC)

@@ -47,7 +47,7 @@ def test_positions_start_after_padding_idx(tmp_path):
          + model.weight("token_type_embed.W_token_type")[0])
     e = (e - e.mean(-1, keepdims=True)) / np.sqrt(e.var(-1, keepdims=True) + 1e-12)
     np.testing.assert_allclose(e * model.weight("embed.ln.w") + model.weight("embed.ln.b"), out, atol=1e-5)
-    assert any("padding_idx + 1 = 2" in n for n in model.cfg.notes)
+    assert any("padding_idx + 1 = 2" in n.text for n in model.cfg.notes if n.kind == "layout")
 
 
 def test_mlm_head_is_tied_and_accounted(tmp_path):

@@ -1,5 +1,5 @@
 """analyses.heads against independent oracles: explicit d_model x d_model circuits, numpy SVD,
-scipy/sklearn called directly, the raw fused GPT-2 tensor, and transformers' BERT weights."""
+scipy/sklearn called directly. Heads read from real checkpoints are tested in tests/topics/test_heads.py."""
 import numpy as np
 import pytest
 from scipy.cluster.hierarchy import dendrogram, fcluster, linkage
@@ -8,7 +8,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 
 from analyses import heads
-from analyses.heads import LayerWeights
+from analyses.attention import LayerWeights
 
 N_HEADS, N_KV, D_MODEL, D_HEAD = 6, 2, 20, 4
 
@@ -30,13 +30,6 @@ def explicit_circuits(w: LayerWeights):
     qk = [w.W_Q[h].astype(np.float64) @ K[h].T for h in range(len(K))]
     ov = [V[h].astype(np.float64) @ w.W_O[h] for h in range(len(K))]
     return qk, ov, K, V
-
-
-def test_kv_index_groups_consecutive_heads():
-    assert heads.kv_index(8, 2).tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
-    assert heads.kv_index(4, 4).tolist() == [0, 1, 2, 3]
-    with pytest.raises(ValueError):
-        heads.kv_index(6, 4)
 
 
 def test_every_statistic_matches_explicit_matrices():
@@ -99,16 +92,6 @@ def test_spectra_features_are_the_circuits_singular_values():
     np.testing.assert_allclose(heads.head_features(w, "spectra"), expected, rtol=1e-5, atol=1e-8)
 
 
-def test_cluster_layers_spans_layers_with_labels():
-    layers = {l: gqa_layer(10 + l) for l in range(3)}
-    weight = lambda name: getattr(layers[int(name.split(".")[1])], name.split(".")[-1])
-    c = heads.cluster_layers(weight, [0, 1, 2], "W_Q")
-    assert c.labels[:2] == ["L0H0", "L0H1"] and c.labels[-1] == "L2H5"
-    x = StandardScaler().fit_transform(np.concatenate([layers[l].W_Q.reshape(N_HEADS, -1) for l in range(3)]))
-    np.testing.assert_allclose(c.linkage, linkage(x, "ward"), rtol=1e-4, atol=1e-4)
-    assert heads.cluster_layers(weight, [1], "W_Q").labels[0] == "H0"
-
-
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_dendrogram_links_colour_each_cluster(k):
     rng = np.random.default_rng(4)
@@ -132,12 +115,15 @@ def test_dendrogram_truncates_large_trees():
     assert sorted({leaf["cluster"] for leaf in leaves}) == [1, 2, 3, 4]
 
 
-def test_pool_is_block_mean_and_tiles_fit_the_budget():
-    m = np.arange(24 * 8, dtype=np.float64).reshape(24, 8) ** 1.5
-    np.testing.assert_allclose(heads.pool(m, 6, 4), m.reshape(6, 4, 4, 2).mean(axis=(1, 3)))
-    uneven = np.random.default_rng(6).normal(size=(25, 7))
-    by_hand = [[block.mean() for block in np.array_split(band, 3, axis=1)] for band in np.array_split(uneven, 4)]
-    np.testing.assert_allclose(heads.pool(uneven, 4, 3), by_hand)
+def test_tiles_are_block_means_and_fit_the_budget():
+    stack = np.arange(3 * 24 * 8, dtype=np.float64).reshape(3, 24, 8) ** 1.5
+    # 64 cells a head: 4 bins on the short axis, 16 asked on the long one, which gives 12 equal blocks of 2
+    np.testing.assert_allclose(heads.head_tiles(stack, 3 * 64), stack.reshape(3, 12, 2, 4, 2).mean(axis=(2, 4)))
+    uneven = np.random.default_rng(6).normal(size=(2, 25, 7)).astype(np.float32)
+    tiles = heads.head_tiles(uneven, 2 * 40)  # 13 x 3 asked: blocks of 2 x 3 rows and columns, the last shorter
+    by_hand = [[[uneven[h, r:r + 2, c:c + 3].mean(dtype=np.float64) for c in range(0, 7, 3)] for r in range(0, 25, 2)]
+               for h in range(2)]
+    np.testing.assert_allclose(tiles, by_hand, rtol=1e-6)
     for shape in [(12, 768, 64), (12, 64, 768), (32, 4096, 128), (2, 32, 16), (64, 8, 8)]:
         tiles = heads.head_tiles(np.zeros(shape, np.float32), 4999)
         assert tiles.size <= 4999 and tiles.shape[0] == shape[0], shape
@@ -152,44 +138,6 @@ def test_readings_name_the_extremes_and_the_trend():
     features = np.array([[0.0], [0.1], [0.2], [10.0]])
     text = heads.clustering_reading(heads.ward(features, ["H0", "H1", "H2", "H3"]), 2)
     assert "**H3** stands apart" in text and "**1** (3): H0, H1, H2" in text
-
-
-def test_schema_heads_are_output_axis_columns_of_gpt2_c_attn(tmp_path):
-    """GPT-2 small's attention shapes: head h of Q is columns [h*64:(h+1)*64] of the Q block of
-    c_attn cut along the OUTPUT axis (the notebook cut the input axis, then took 192-column 'heads')."""
-    from tests.adapters.harness import build
-    _, model = build("gpt2", tmp_path, n_embd=768, n_head=12, n_layer=1, vocab_size=50, n_positions=16)
-    raw = model.raw("transformer.h.0.attn.c_attn.weight")  # Conv1D (d_model in, 3*d_model out)
-    assert raw.shape == (768, 2304)
-    w = heads.load_layer(model.weight, 0)
-    for h in range(12):
-        cols = slice(h * 64, (h + 1) * 64)
-        np.testing.assert_array_equal(w.W_Q[h], raw[:, cols])
-        np.testing.assert_array_equal(w.W_K[h], raw[:, 768:1536][:, cols])
-        np.testing.assert_array_equal(w.W_V[h], raw[:, 1536:][:, cols])
-        np.testing.assert_array_equal(heads.head_features(w, "W_Q")[h], raw[:, cols].ravel())
-    notebook_head_1 = raw[:, 192:384]  # the notebook's "head 1": query columns of heads 3, 4 and 5
-    np.testing.assert_array_equal(notebook_head_1, np.concatenate([w.W_Q[3], w.W_Q[4], w.W_Q[5]], axis=1))
-    qk = raw[:, 64:128].astype(np.float64) @ raw[:, 768 + 64:768 + 128].T  # head 1's QK, from raw columns
-    np.testing.assert_allclose(heads.layer_statistics(w)["qk_norm"][1], np.linalg.norm(qk), rtol=1e-5)
-
-
-def test_minilm_heads_are_bert_query_rows(minilm_dir):
-    from transformers import BertModel
-    from adapters import open_model
-    model = open_model(minilm_dir)
-    bert = BertModel.from_pretrained(minilm_dir)
-    d = model.cfg.d_head  # 32
-    for layer, h in ((0, 0), (3, 7), (5, 11)):
-        w = heads.load_layer(model.weight, layer)
-        attn = bert.encoder.layer[layer].attention
-        query = attn.self.query.weight.detach().numpy()  # Linear (out = heads*d_head, in = d_model)
-        key = attn.self.key.weight.detach().numpy()
-        dense = attn.output.dense.weight.detach().numpy()  # (d_model out, heads*d_head in)
-        np.testing.assert_array_equal(w.W_Q[h], query[h * d:(h + 1) * d].T)
-        np.testing.assert_array_equal(w.W_O[h], dense[:, h * d:(h + 1) * d].T)
-        qk = query[h * d:(h + 1) * d].T.astype(np.float64) @ key[h * d:(h + 1) * d]  # (d_model, d_model)
-        np.testing.assert_allclose(heads.layer_statistics(w)["qk_norm"][h], np.linalg.norm(qk), rtol=1e-5)
 
 
 @pytest.mark.parametrize("block", [7, 8192])

@@ -1,13 +1,9 @@
-"""analyses.layers against numpy, np.percentile and scipy's gaussian_kde; the report section on real weights."""
+"""analyses.layers against numpy, np.percentile and scipy's gaussian_kde (the topic on real weights: tests/topics)."""
 import numpy as np
 import pytest
 from scipy.stats import gaussian_kde, spearmanr
 
-from adapters import open_model
-from adapters.views import matrix
-from analyses.layers import depth_trend, gaussian_density, most_departing, reading, spread, summarize_layer
-from charts import layers as charts
-from reporting.layers import matrix_slots, section, summaries
+from analyses.layers import depth_trend, gaussian_density, most_departing, spread, summarize_layer
 
 
 def _assert_spread(s, x):
@@ -60,44 +56,3 @@ def test_trend_and_departure():
               for l, scale in enumerate([1, 1.1, 1.2, 3, 1.3])]
     odd, offset = most_departing(layers)
     assert odd.layer == 3 and offset > 1
-    text = reading(layers, "mlp.W_in")
-    assert "Layer **3** departs most" in text and "above" in text and "rises" in text
-
-
-def test_minilm_report_section(minilm_dir):
-    model = open_model(minilm_dir)
-    s = section(model)
-    assert s.key == "layers" and len(s.data) == 6 and {r["slot"] for r in s.data} == {"attn.W_QKV"}
-    for record in s.data:
-        w = matrix(model, f"blocks.{record['layer']}.attn.W_QKV").values.astype(np.float64)
-        assert (record["mean"], record["std"], record["min"], record["max"]) == pytest.approx(
-            (w.mean(), w.std(), w.min(), w.max()))
-        q = np.percentile(w.var(axis=1), [25, 50, 75])
-        rv = record["row_variance"]
-        assert (rv["q1"], rv["median"], rv["q3"]) == pytest.approx(tuple(q))
-        assert len(rv["density"]) == len(rv["grid"]) == 64
-    stds = [r["std"] for r in s.data]
-    assert f"**{min(stds):.4g}**" in s.reading and f"**{max(stds):.4g}**" in s.reading
-    assert len(s.charts) == 3
-    for chart in s.charts:
-        assert sum(len(rows) for rows in chart.to_dict()["datasets"].values()) < 5000
-    assert matrix_slots(model)[:2] == ["attn.W_QKV", "attn.W_Q"] and "mlp.W_out" in matrix_slots(model)
-
-
-def test_gpt2_small_shapes_and_depth(gpt2_small):
-    model = gpt2_small  # layer l drawn with std 0.02 * (1 + 0.1 l)
-    found = summaries(model, "attn.W_QKV")
-    assert [s.layer for s in found] == list(range(12))
-    for s in (found[0], found[11]):
-        w = model.raw(f"transformer.h.{s.layer}.attn.c_attn.weight").astype(np.float64)  # Conv1D [in, out]
-        assert s.row_variance.n == 768 and s.std == pytest.approx(w.std())
-        assert s.row_variance.median == pytest.approx(np.median(w.var(axis=1)))
-    assert [s.std for s in found] == pytest.approx([0.02 * (1 + 0.1 * l) for l in range(12)], rel=0.01)
-    assert "rises steadily with depth (Spearman ρ = 1.00)" in reading(found)
-
-
-def test_violin_thins_outlines_for_deep_models():
-    rng = np.random.default_rng(12)
-    deep = [summarize_layer(l, rng.normal(size=(20, 20))) for l in range(90)]  # 90 x 64 points > 5000
-    data = charts.violin(deep).to_dict()
-    assert sum(len(rows) for rows in data["datasets"].values()) < 5000 and "thinned" in str(data["title"])

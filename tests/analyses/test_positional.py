@@ -1,4 +1,5 @@
-"""analyses.positional against independent oracles, on random data, a sine, GPT-2's shape and MiniLM's W_pos."""
+"""analyses.positional against independent oracles, on random data, a sine, GPT-2's shape and MiniLM's W_pos.
+How topics.positional words these numbers is tested in tests/topics/test_positional.py."""
 import numpy as np
 import pytest
 import torch
@@ -59,8 +60,6 @@ def test_minilm_w_pos(minilm_w_pos):
     assert minilm_w_pos.shape == (512, 384)
     s = _check_all(minilm_w_pos)
     assert np.median(s.adjacent_correlation) > 0.5  # trained positions: neighbours are alike
-    text = pos.reading(s)
-    assert f"**{s.highest_variance_dim}**" in text and f"**{s.lowest_variance_dim}**" in text
 
 
 def test_sine_with_known_period():
@@ -72,8 +71,7 @@ def test_sine_with_known_period():
     assert periods[:2].tolist() == [32.0, 8.0]
     assert share[0] == pytest.approx(1.0) and share[1] == pytest.approx(1.0)  # the offset 3 is removed first
     assert share[2] < 0.2
-    assert "look like a sine wave" in pos.reading(pos.summarize(w))
-    assert "none is sine-like" in pos.reading(pos.summarize(_random(256, 5)))
+    assert share[2] < pos.STRONG_PEAK <= share[:2].min()  # the sines count as periodic, the noise does not
 
 
 def test_gpt2_small_shape():
@@ -100,5 +98,3 @@ def test_rotary_frequencies_match_transformers(base, dim):
     f = pos.rotary_frequencies(dim, base, n_ctx=2048)
     np.testing.assert_allclose(f.theta, expected, rtol=1e-6)
     np.testing.assert_allclose(f.wavelength, 2 * np.pi / expected, rtol=1e-6)
-    longer = int((f.wavelength > 2048).sum())
-    assert f"{longer} of the {dim // 2} pairs" in pos.rotary_reading(f)

@@ -1,9 +1,8 @@
 """Spectral diagnostics against independent oracles: numpy's SVD, Marchenko-Pastur's formula, Pareto samples,
-explicit circuit products; model-level rows on the bundled MiniLM."""
+explicit circuit products. The model-level rows are tested in tests/topics/test_spectral.py."""
 import numpy as np
 import pytest
 
-from analyses import spectral_model as sm
 from analyses.powerlaw import fit_power_law
 from analyses.spectral import (
     batched_eigenvalues,
@@ -42,16 +41,6 @@ def test_circuits_match_the_explicit_product(d_model, d_head):
         s = np.linalg.svd(a[h] @ b[h].T, compute_uv=False)  # the d_model x d_model product
         np.testing.assert_allclose(got[h][::-1], s[:d_head] ** 2, rtol=1e-9)
         assert s[d_head:].max() < 1e-10 * s[0]  # rank d_head: nothing is lost by the small factors
-
-
-def test_head_rows_use_the_circuits_of_the_model(minilm_dir):
-    from adapters import open_model
-    model = open_model(minilm_dir)
-    w_v, w_o = model.weight("blocks.2.attn.W_V"), model.weight("blocks.2.attn.W_O")
-    evals, n = sm.matrix_eigenvalues(model, "blocks.2.attn.W_Q", head=5, kind="OV")
-    ov = w_v[5].astype(np.float64) @ w_o[5]  # (d_model, d_model); MiniLM has no grouped kv heads
-    assert n == model.cfg.d_model
-    np.testing.assert_allclose(evals[::-1], np.linalg.svd(ov, compute_uv=False)[:model.cfg.d_head] ** 2, rtol=1e-6)
 
 
 def test_mp_edge_of_a_gaussian_matrix():
@@ -117,36 +106,6 @@ def test_effective_rank_and_shuffle():
     assert fit_power_law(np.array([1.0, 0.0])) is None
 
 
-def test_model_rows_on_minilm(minilm_dir):
-    from adapters import open_model
-    model = open_model(minilm_dir)
-    slots = sm.diagnose_slots(model, with_shuffled=False)
-    assert {r["slot"] for r in slots} == {"embed.W_E", "pos_embed.W_pos", "attn.W_Q", "attn.W_K", "attn.W_V",
-                                         "attn.W_O", "mlp.W_in", "mlp.W_out"}
-    assert len(slots) == 2 + 6 * 6  # token-type embedding (2 x 384) has too few eigenvalues
-    q0 = next(r for r in slots if r["name"] == "blocks.0.attn.W_Q")
-    raw = diagnose(model.raw("encoder.layer.0.attention.self.query.weight"), with_shuffled=False)
-    assert q0["alpha"] == pytest.approx(raw.alpha)  # per-head layout changes nothing about the spectrum
-    heads = sm.diagnose_heads(model, layers={0})
-    assert len(heads) == 12 * len(sm.HEAD_KINDS)
-    assert all(r["mp_spikes"] is None for r in heads if r["slot"] in ("attn.QK", "attn.OV"))
-
-
-def test_chart_baseline_is_the_tables_baseline(minilm_dir):
-    """The ESD chart's shuffled copy is the one behind the table's rand_* numbers, on the page
-    (one layer at a time) and in the report (the whole model) alike."""
-    from adapters import open_model
-    model = open_model(minilm_dir)
-    slot = next(r for r in sm.diagnose_slots(model, layers={1}) if r["slot"] == "mlp.W_in")
-    rand, _ = sm.matrix_eigenvalues(model, slot["name"], shuffle=True)
-    assert slot["rand_lambda_max"] == pytest.approx(rand.max(), rel=1e-6)
-    whole = next(r for r in sm.diagnose_slots(model) if r["name"] == slot["name"])
-    assert whole["rand_alpha"] == slot["rand_alpha"]
-    head = next(r for r in sm.diagnose_heads(model, layers={2}) if r["slot"] == "attn.OV" and r["head"] == 3)
-    rand, _ = sm.matrix_eigenvalues(model, "blocks.2.attn.W_Q", head=3, kind="OV", shuffle=True)
-    assert head["rand_lambda_max"] == pytest.approx(rand.max(), rel=1e-6)
-
-
 def test_streamed_eigenvalues_match_the_whole_matrix():
     """The Gram summed over blocks of rows (reused buffers, flat) gives the whole matrix's ESD."""
     from analyses.spectral import streamed_eigenvalues
@@ -160,19 +119,3 @@ def test_streamed_eigenvalues_match_the_whole_matrix():
             yield buf[:part.size]  # one buffer, overwritten each time, as Checkpoint.iter_chunks does
     want = np.linalg.svd(w.astype(np.float64), compute_uv=False)[::-1] ** 2
     np.testing.assert_allclose(streamed_eigenvalues(blocks(), 256), want, rtol=1e-4, atol=1e-5 * want[-1])
-
-
-def test_large_plain_slots_are_streamed_and_agree(minilm_dir, monkeypatch):
-    """A stored-as-is matrix above STREAM_FROM is read in blocks of rows: same ESD, and the chart reads it too."""
-    from adapters import open_model
-    model = open_model(minilm_dir)
-    whole = eigenvalues(sm.slot_matrix(model, "embed.W_E"))  # (30522, 384)
-    assert model.plain_source("embed.W_E") == "embeddings.word_embeddings.weight"
-    assert model.plain_source("blocks.0.attn.W_Q") is None  # cut into heads: read whole
-    monkeypatch.setattr(sm, "STREAM_FROM", 1)
-    monkeypatch.setattr(sm, "_STREAM_BLOCK", 384 * 1000)
-    monkeypatch.setattr(model, "weight", lambda name: pytest.fail(f"{name} must not be read whole"))
-    streamed, n_rows = sm.slot_eigenvalues(model, "embed.W_E")
-    assert n_rows == 30522
-    np.testing.assert_allclose(streamed, whole, rtol=1e-3, atol=1e-5 * whole[-1])
-    np.testing.assert_array_equal(sm.matrix_eigenvalues(model, "embed.W_E")[0], streamed)  # the chart's ESD

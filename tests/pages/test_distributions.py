@@ -4,6 +4,8 @@ import pytest
 from adapters import open_model
 from adapters.views import matrix
 from analyses import distribution as dist
+from reporting import distributions as report_section
+from topics import distributions as topic
 from tests.pages.apptest import errors, run_page
 from tests.pages.vega import charts, titled
 
@@ -22,9 +24,14 @@ def _stats(model, name):
 def test_default_is_layer_0_qkv_with_numbers_from_the_analysis(minilm):
     at = run_page(PAGE)
     assert not errors(at), errors(at)
-    assert at.selectbox(key="distributions_matrix").value == "blocks.{l}.attn.W_QKV"
+    assert at.selectbox(key="distributions_matrix").value == "attn.W_QKV"
     s = _stats(minilm, "blocks.0.attn.W_QKV")
-    assert any(m.value == dist.reading("blocks.0.attn.W_QKV", s) for m in at.markdown)
+    first = topic.matrix_reading(topic.describe(minilm, "blocks.0.attn.W_QKV"))
+    assert any(m.value == first for m in at.markdown)
+    result = topic.compute(minilm)
+    across = topic.layers_reading(result)
+    assert any(m.value == across for m in at.markdown)
+    assert report_section.section(result).reading == f"{first} {across}"  # the page and the report say the same
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["excess kurtosis"] == f"{s.kurtosis:.3g}" and metrics["KS D"] == f"{s.ks_statistic:.3g}"
     hist = titled(at, "blocks.0.attn.W_QKV")
@@ -41,8 +48,8 @@ def test_layer_matrix_and_log_widgets_change_what_is_shown(minilm):
     at.select_slider(key="distributions_layer").set_value(3).run()
     assert not errors(at), errors(at)
     titled(at, "blocks.3.attn.W_QKV")
-    s = _stats(minilm, "blocks.3.attn.W_QKV")
-    assert any(m.value == dist.reading("blocks.3.attn.W_QKV", s) for m in at.markdown)
+    assert any(m.value == topic.matrix_reading(topic.describe(minilm, "blocks.3.attn.W_QKV")) for m in at.markdown)
+    assert any(m.value.startswith("`blocks.3.attn.W_QKV`: 442,368 values") for m in at.markdown)
 
     at.toggle(key="distributions_log").set_value(True).run()
     spec = titled(at, "blocks.3.attn.W_QKV").spec

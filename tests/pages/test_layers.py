@@ -4,8 +4,10 @@ import pytest
 
 from adapters import open_model
 from adapters.views import matrix
+from reporting.layers import section
 from tests.pages.apptest import errors, run_page
 from tests.pages.vega import charts, titled
+from topics import layers as topic
 
 PAGE = "pages/layers.py"
 
@@ -26,7 +28,8 @@ def test_bundled_model_shows_band_box_and_reading(minilm_dir):
     (box2,) = [r for r in box.data[0] if r["layer"] == 2]
     assert box2["median"] == pytest.approx(np.median(w.var(axis=1)))
     assert not [c for c in charts(at) if "violin" in c.title]
-    assert _reading(at)
+    result = topic.compute(model)
+    assert _reading(at) == [topic.reading(result)] == [section(result).reading]  # the page and the report agree
 
 
 def test_shape_and_slot_change_what_is_shown():

@@ -1,6 +1,9 @@
 """The PCA page, driven by AppTest on the bundled MiniLM and a tiny GPT-2."""
+from adapters import open_model
+from reporting.pca import section
 from tests.pages.apptest import errors, run_page
 from tests.pages.vega import charts, titled
+from topics import pca as topic
 
 PAGE = "pages/pca.py"
 
@@ -9,7 +12,7 @@ def _reading(at):
     return [m.value for m in at.markdown if "of the variance takes" in m.value]
 
 
-def test_bundled_model_shows_counts_curves_scatter_and_a_reading():
+def test_bundled_model_shows_counts_curves_scatter_and_a_reading(minilm_dir):
     at = run_page(PAGE)
     assert not errors(at), errors(at)
     counts = titled(at, "Components needed for 90%")
@@ -22,6 +25,8 @@ def test_bundled_model_shows_counts_curves_scatter_and_a_reading():
     (text,) = _reading(at)
     low = min(r["components"] for r in counts.data[0])
     assert f"**{low}**" in text and "attn.W_QKV" in text
+    result = topic.compute(open_model(minilm_dir))
+    assert text == topic.reading(result) == section(result).reading  # the page and the report say the same
 
 
 def test_layer_choice_slot_and_samples_change_what_is_shown():

@@ -5,6 +5,8 @@ from safetensors.numpy import save_file
 
 from adapters import open_model
 from analyses import positional as pos
+from reporting import positional as report_section
+from topics import positional as topic
 from tests.pages.apptest import errors, run_page
 from tests.pages.vega import charts, titled
 
@@ -22,8 +24,11 @@ def test_bundled_model_shows_every_chart_and_the_reading(minilm_dir):
         titled(at, prefix)
     assert all(sum(c.rows) <= 5000 for c in shown)
     assert "downsampled" in titled(at, "W_pos").subtitle and "512 × 384" in titled(at, "W_pos").subtitle
-    s = pos.summarize(open_model(minilm_dir).weight("pos_embed.W_pos"))
-    assert any(m.value == pos.reading(s) for m in at.markdown)
+    result = topic.compute(open_model(minilm_dir))
+    s = result.learned.summary
+    reading = topic.reading(result)
+    assert reading == report_section.section(result).reading  # the page and the report say the same
+    assert any(m.value == reading for m in at.markdown)
     extremes = titled(at, "Highest-")
     assert {r["dimension"] for r in extremes.data[0]} == {str(s.highest_variance_dim), str(s.median_variance_dim),
                                                           str(s.lowest_variance_dim)}
@@ -77,16 +82,17 @@ def test_rotary_model_shows_frequencies(arch, tmp_path):
     expected = pos.rotary_frequencies(c.rotary_dim, c.rotary_base, c.n_ctx)
     assert len(chart.data[0]) == c.rotary_dim // 2
     assert [r["wavelength"] for r in chart.data[0]] == pytest.approx(expected.wavelength.tolist())
-    assert any(m.value == pos.rotary_reading(expected) for m in at.markdown)
+    assert any(m.value == topic.reading(topic.compute(model)) for m in at.markdown)
     assert not [x for x in charts(at) if x.title == "W_pos"]
 
 
 def test_alibi_model_says_so(tmp_path):
     from tests.adapters.harness import build
-    build("bloom", tmp_path, hidden_size=32, n_layer=1, n_head=2, vocab_size=50)
+    _, model = build("bloom", tmp_path, hidden_size=32, n_layer=1, n_head=2, vocab_size=50)
     at = run_page(PAGE, source=str(tmp_path))
     assert not errors(at), errors(at)
     assert any("ALiBi" in i.value for i in at.info)
+    assert [i.value for i in at.info] == [report_section.section(topic.compute(model)).reading]
     assert not charts(at)
 
 

@@ -1,4 +1,5 @@
-"""report.py's section cache: a second report is read back identical; stale or broken entries are recomputed."""
+"""reporting.cache, as report.py uses it: a second report is read back identical; stale or broken entries are
+recomputed; the Vega script is kept among the assets."""
 import json
 import os
 
@@ -21,7 +22,7 @@ def test_second_report_reads_the_cache(minilm_dir, tmp_path, monkeypatch):
     stored = sorted(os.listdir(tmp_path / "xdg" / "weights-explorer" / "report"))
     assert [f.split("-")[0] for f in stored if not f.startswith("vega")] == ["architecture", "heads", "positional"]
     calls = []
-    monkeypatch.setattr(report_heads, "section", lambda model: calls.append(model))  # must not be needed
+    monkeypatch.setattr(report_heads, "section", lambda result: calls.append(result))  # must not be needed
     assert _run(minilm_dir, tmp_path / "b") == first and not calls
 
 
@@ -45,17 +46,6 @@ def test_vega_bundle_is_built_once_into_the_assets(minilm_dir, tmp_path, monkeyp
     assert name == html.bundle_name() and stored == vl_convert.javascript_bundle() and stored in html_text
     monkeypatch.setattr(html, "vega_bundle", lambda: pytest.fail("the installed bundle must be reused"))
     assert _run(minilm_dir, tmp_path / "b", "--no-cache")[1] == html_text
-
-
-def test_spectral_in_a_second_process_equals_in_process(minilm_dir, tmp_path):
-    """The spectral topic's numbers come from a worker process when other topics run beside it; same report."""
-    model = open_model(minilm_dir)
-    (alone,) = report.build(model, ["spectral"])  # one topic: computed here
-    logs = []
-    _, beside = report.build(model, ["positional", "spectral"], log=logs.append)  # in a worker
-    assert any(line.startswith("spectral") and "second process" in line for line in logs)
-    assert beside.data == alone.data and beside.reading == alone.reading
-    assert [c.to_dict() for c in beside.charts] == [c.to_dict() for c in alone.charts]
 
 
 def test_shuffled_baselines_are_an_option_with_their_own_cache_entry(minilm_dir, tmp_path):
@@ -86,27 +76,6 @@ def test_stale_or_broken_entries_are_misses(minilm_dir, tmp_path):
 @pytest.fixture(autouse=True)
 def _no_user_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "default-xdg"))  # never the user's cache
-
-
-def test_an_error_beside_the_second_process_stops_it(minilm_dir, monkeypatch):
-    """A topic failing in the main process raises at once; the spectral worker is ended, not waited for."""
-    import time
-
-    import psutil
-
-    from reporting import positional
-
-    def broken(model):
-        time.sleep(0.5)  # the worker has started by now
-        raise RuntimeError("broken topic")
-    monkeypatch.setattr(positional, "section", broken)
-    model = open_model(minilm_dir)
-    with pytest.raises(RuntimeError, match="broken topic"):
-        report.build(model, ["spectral", "positional"])
-    time.sleep(0.5)
-    alive = [p for p in psutil.Process().children(recursive=True)
-             if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert not [p for p in alive if "spawn_main" in " ".join(p.cmdline())]  # (multiprocessing's tracker stays)
 
 
 def test_the_cache_is_pruned_least_recently_used_first(minilm_dir, tmp_path):

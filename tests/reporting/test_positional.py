@@ -1,4 +1,4 @@
-"""reporting.positional: data is null without learned positions, else the numbers the page shows."""
+"""reporting.positional: data is null without learned positions, else the numbers the page shows; the topic's reading."""
 import json
 
 import numpy as np
@@ -7,11 +7,13 @@ from scipy import stats
 
 from adapters import open_model
 from reporting import positional
+from topics import positional as topic
 
 
 def test_minilm_section(minilm_dir):
     model = open_model(minilm_dir)
-    sec = positional.section(model)
+    result = topic.compute(model)
+    sec = positional.section(result)
     assert sec.key == "positional" and sec.charts
     data = json.loads(json.dumps(sec.data))
     w = model.weight("pos_embed.W_pos").astype(np.float64)
@@ -22,7 +24,7 @@ def test_minilm_section(minilm_dir):
     assert data["adjacent_correlation"][100] == pytest.approx(stats.pearsonr(w[100], w[101]).statistic, abs=1e-6)
     assert len(data["periods"]) == len(data["period_power"]) == 384
     assert data["variances"]["median"] == pytest.approx(var[data["median_variance_dim"]])
-    assert f"**{data['highest_variance_dim']}**" in sec.reading
+    assert f"**{data['highest_variance_dim']}**" in sec.reading and sec.reading == topic.reading(result)
     for chart in sec.charts:
         chart.to_dict()  # valid Vega-Lite, under Altair's row limit
 
@@ -31,5 +33,14 @@ def test_rotary_model_has_null_data(tmp_path):
     from tests.adapters.harness import build
     _, model = build("llama", tmp_path, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                      num_key_value_heads=2, intermediate_size=64, vocab_size=50, max_position_embeddings=64)
-    sec = positional.section(model)
+    result = topic.compute(model)
+    sec = positional.section(result)
     assert sec.data is None and "rotary" in sec.reading and sec.charts
+    assert sec.reading == topic.reading(result)
+
+
+def test_alibi_model_has_null_data_and_no_charts(tmp_path):
+    from tests.adapters.harness import build
+    _, model = build("bloom", tmp_path, hidden_size=32, n_layer=1, n_head=2, vocab_size=50)
+    sec = positional.section(topic.compute(model))
+    assert sec.data is None and not sec.charts and "ALiBi" in sec.reading

@@ -1,0 +1,64 @@
+"""Opening a checkpoint, top to bottom: find the bytes, read the headers, choose the family by its tensor
+layout, derive the config, take the family's slot table for this checkpoint, and wrap it all in a `Model`.
+
+Each step is a pure function of what the steps before it returned; `open_located` runs them in order.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .checkpoint import Checkpoint, TorchCheckpoint
+from .errors import LoadError
+from .model import Model
+from .policy import Policy
+from .registry import detect
+from .sources import Located, locate
+
+_HEAD_KEYS = ("n_heads", "num_attention_heads", "n_head", "num_heads")  # header metadata that may give it
+
+
+def open_model(source, n_heads: int | None = None, policy: Policy | None = None) -> Model:
+    """Open a checkpoint: Hub id ('gpt2', 'org/name@rev'), folder, weights file, or uploaded bytes.
+
+    Reads only headers and config.json; tensors are read when asked for. `n_heads` supplies
+    the head count when neither config.json nor the file's metadata gives it. `policy` says
+    which sources and sizes are allowed (default: `Policy.from_env()`, see adapters/policy.py).
+    Raises LoadError with a message that says what is wrong and what to do.
+    """
+    return open_located(locate(source, policy), n_heads)
+
+
+def open_located(located: Located, n_heads: int | None = None) -> Model:
+    """Open checkpoint files already found by `locate`: model = open_located(locate('gpt2'))."""
+    checkpoint = read_headers(located)
+    hf = located.config
+    if n_heads is None and hf is None:
+        n_heads = heads_in_metadata(checkpoint.metadata)
+    detected = detect(hf, checkpoint.names())  # 1. the family, by layout; model_type a hint
+    family = detected.family
+    tensors = family.tensors({n: e.shape for n, e in checkpoint.entries.items()})
+    try:
+        cfg = family.derive_config(hf, tensors, n_heads)  # 2. defaults < shapes < config.json < n_heads
+        cfg = replace(cfg, notes=[*detected.notes, *cfg.notes])  # how the family was chosen, said first
+        table = family.rules_for(cfg, tensors)  # 3. this checkpoint's slot table
+        return Model(located, checkpoint, family, cfg, table, tensors, n_heads)  # 4. expanded over layers
+    except LoadError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as e:
+        # A config.json that names a family whose tensors or numbers do not fit it.
+        raise LoadError(f"{located.display} looks like {family.arch} but its config or shapes do not fit: "
+                        f"{e}.") from e
+
+
+def read_headers(located: Located) -> Checkpoint:
+    """The checkpoint's tensor index (names, shapes, dtypes, byte ranges); no tensor data is read."""
+    checkpoint = (TorchCheckpoint if located.is_torch else Checkpoint)(located.files)
+    if not checkpoint.entries:
+        raise LoadError(f"{located.display} holds no tensors.")
+    return checkpoint
+
+
+def heads_in_metadata(metadata: dict[str, str]) -> int | None:
+    """A head count some writers put in the safetensors header (used only without config.json)."""
+    return next((int(v) for k, v in metadata.items() if k in _HEAD_KEYS and str(v).isdigit()), None)
+

@@ -1,0 +1,114 @@
+"""Weight distributions: how far a matrix's values are from a normal, and how that changes by layer.
+
+    one = describe(model, "embed.W_E")                 # moments, KS test and histogram of one matrix
+    result = compute(model, slot="attn.W_QKV")         # the same for every layer that has the slot
+    print(reading(result)); rows(result)               # words, and one JSON-ready row per layer
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adapters import schema
+from adapters.views import QKV, RAW, matrix, matrix_names
+from analyses import distribution as dist
+from topics.layers import matrix_slots, missing, slot_layers
+
+BINS = 200  # histogram bins: counted here, so only the counts reach a chart
+
+
+@dataclass
+class Described:
+    name: str  # the matrix: a schema name, a layer's derived W_QKV or a 'raw:' tensor
+    stats: dist.DistributionStats
+    histogram: dist.Histogram
+
+
+def describe(model, name: str) -> Described:
+    """Moments, the KS distance from the fitted normal, and a histogram of one matrix's values."""
+    values = matrix(model, name).values
+    return Described(name, dist.describe(values), dist.histogram(values, bins=BINS))
+
+
+@dataclass
+class Distributions:
+    slot: str
+    by_layer: dict[int, Described]  # every layer that has the slot, ascending; empty when none has it
+
+
+def compute(model, slot: str = QKV) -> Distributions:
+    """`describe` of the slot's matrix in every layer that has it."""
+    return Distributions(slot, {l: describe(model, schema.name(slot, l)) for l in slot_layers(model, slot)})
+
+
+def choices(model) -> list[str]:
+    """What can be described: per-layer matrix slots (W_QKV first; pick a layer with compute's result),
+    then the matrices outside the layers, then raw checkpoint tensors ('raw:' names)."""
+    names = matrix_names(model)
+    outside = [n for n in names if not n.startswith(RAW) and schema.parse(n).layer is None]
+    return matrix_slots(model) + outside + [n for n in names if n.startswith(RAW)]
+
+
+def rows(result: Distributions) -> list[dict]:
+    """One JSON-ready row per layer: {layer, slot, mean, std, skew, kurtosis, ks_statistic, ks_pvalue}."""
+    keep = ("mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue")
+    return [{"layer": int(l), "slot": result.slot, **{k: d.stats.as_dict()[k] for k in keep}}
+            for l, d in sorted(result.by_layer.items())]
+
+
+def shape_words(s: dist.DistributionStats) -> str:
+    """'near-normal with heavier tails (excess kurtosis 1.8)', from the KS distance, kurtosis and skew."""
+    if not np.isfinite(s.kurtosis):
+        return "constant (every value equal)"
+    base = "near-normal" if s.ks_statistic < 0.05 else "clearly not normal"
+    parts = []
+    if s.kurtosis > 0.5:
+        parts.append(f"heavier tails (excess kurtosis {s.kurtosis:.1f})")
+    elif s.kurtosis < -0.5:
+        parts.append(f"lighter tails (excess kurtosis {s.kurtosis:.1f})")
+    if abs(s.skew) > 0.5:
+        parts.append(f"a longer {'right' if s.skew > 0 else 'left'} tail (skewness {s.skew:.2f})")
+    if not parts:
+        return f"{base}, with normal-like tails (excess kurtosis {s.kurtosis:.2f}) and little skew ({s.skew:.2f})"
+    return f"{base} with " + " and ".join(parts)
+
+
+def matrix_reading(one: Described) -> str:
+    """A markdown paragraph reading one matrix's numbers."""
+    s = one.stats
+    test_on = "all values" if s.ks_n == s.n else f"a random subsample of {s.ks_n:,} of the {s.n:,} values"
+    text = (f"`{one.name}`: {s.n:,} values, mean {s.mean:.3g}, std {s.std:.3g}. **{shape_words(s).capitalize()}**. "
+            f"The largest gap between its cumulative distribution and the fitted normal's is "
+            f"KS D = **{s.ks_statistic:.3f}** (p = {s.ks_pvalue:.2g}, on {test_on}).")
+    if s.ks_pvalue < 0.05 and s.ks_statistic < 0.05:
+        text += " With this many values even a small gap is significant, so read D as the size of the difference."
+    return text
+
+
+def ks_note(s: dist.DistributionStats) -> str:
+    """How far to trust the KS p-value, and which values the test ran on."""
+    text = ("The KS p-value treats the fitted normal as given in advance; fitted to the same values it is "
+            "conservative (the Lilliefors correction would make it smaller).")
+    if s.ks_n != s.n:
+        text += (f" The KS test ran on a random subsample of {s.ks_n:,} values (seed {dist.KS_SEED}); "
+                 f"the moments use all {s.n:,}.")
+    return text
+
+
+def layers_reading(result: Distributions) -> str:
+    """Which layer has the heaviest tails and the widest spread."""
+    found = rows(result)
+    if not found:
+        return missing(result.slot)
+    tails = max(found, key=lambda r: r["kurtosis"] if np.isfinite(r["kurtosis"]) else -np.inf)
+    wide = max(found, key=lambda r: r["std"])
+    return (f"Across {len(found)} layers, the tails are heaviest in layer **{tails['layer']}** (excess kurtosis "
+            f"{tails['kurtosis']:.2f}) and the spread is widest in layer **{wide['layer']}** (std {wide['std']:.3g}).")
+
+
+def reading(result: Distributions) -> str:
+    """The first layer's matrix read in full, then how the layers compare."""
+    if not result.by_layer:
+        return missing(result.slot)
+    return matrix_reading(result.by_layer[min(result.by_layer)]) + " " + layers_reading(result)

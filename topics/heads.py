@@ -1,0 +1,175 @@
+"""Attention heads: per-head statistics of every layer, and which heads resemble each other (Ward clustering).
+
+    result = compute(model)        # statistics (n_layers, n_heads), each layer's clusters, all heads' clusters
+    print(reading(result))
+    stats = statistics(model)      # the statistics alone (the page)
+
+Heads come from the per-head schema (W_Q[h], W_K[kv(h)], W_V[kv(h)], W_O[h]), never from cutting a fused
+qkv matrix into equal column blocks, which would mix query, key and value columns. The numerics are
+analyses.heads'; this module reads a model's layers into them, one layer's weights in memory at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adapters import schema
+from analyses.attention import LayerWeights
+from analyses.heads import (
+    FEATURES,
+    SLOTS,
+    STATISTICS,
+    Clustering,
+    affordable_feature,
+    clustering_reading,
+    dendrogram_links,
+    feature_size,
+    head_features,
+    head_labels,
+    head_tiles,
+    layer_statistics,
+    statistics_reading,
+    ward,
+)
+
+__all__ = ["FEATURES", "STATISTICS", "Clustering", "Heads", "NO_HEADS", "Tiles", "clustering", "clustering_reading",
+           "compute", "dendrogram_links", "feature_for", "head_labels", "layer_weights", "reading", "statistic_reading",
+           "statistics", "tiles"]
+
+NO_HEADS = ("This model has no per-head view: the number of attention heads is unknown (or no adapter maps its "
+            "attention weights to heads), so the heads cannot be told apart.")
+LAYER_K, MODEL_K = 4, 6  # clusters per layer, and across all layers, in `compute`
+TILE_CELLS = 4999  # block means in one tile chart: under the 5000 rows a chart holds (charts.MAX_ROWS)
+_WEIGHTS = dict(zip(SLOTS, schema.ATTN_WEIGHTS))  # a head's weight ('W_Q', ...) -> its schema slot
+
+
+def layer_weights(model, layer: int) -> LayerWeights:
+    """One layer's four attention weights, in the schema's per-head shapes."""
+    return LayerWeights(*(model.weight(schema.name(slot, layer)) for slot in schema.ATTN_WEIGHTS))
+
+
+def _stack(per_layer: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """layer_statistics of each layer -> key -> (n_layers, n_heads)."""
+    return {k: np.stack([s[k] for s in per_layer]) for k in STATISTICS}
+
+
+def statistics(model) -> dict[str, np.ndarray]:
+    """Every statistic of STATISTICS for every head: key -> (n_layers, n_heads). Reads one layer at a time."""
+    return _stack([layer_statistics(layer_weights(model, l)) for l in model.layers("attn.W_Q")])
+
+
+def clustering(model, layers: tuple[int, ...], feature: str = "weights") -> Clustering:
+    """Ward clustering of every head of `layers` by `feature` (a key of FEATURES); heads are 'H3' within one
+    layer, 'L3H7' across several."""
+    features, labels = [], []
+    for l in layers:  # one layer's weights in memory at a time
+        f = head_features(layer_weights(model, l), feature)  # (n_heads, n_features)
+        features.append(f)
+        labels += head_labels(len(f), None if len(layers) == 1 else l)
+    return ward(np.concatenate(features), labels)
+
+
+def feature_for(model, feature: str, n_heads: int) -> tuple[str, str | None]:
+    """(the feature to cluster `n_heads` heads by, why it is not `feature` or None): a feature whose numbers
+    for that many heads would not fit in memory gives way to the QK and OV singular-value profiles."""
+    c = model.cfg
+    affordable = affordable_feature(feature, n_heads, c.d_model, c.d_head)
+    if affordable == feature:
+        return feature, None
+    return affordable, (f"'{FEATURES[feature]}' for {n_heads} heads would hold "
+                        f"{n_heads * feature_size(feature, c.d_model, c.d_head):,} numbers; "
+                        "clustering by the QK and OV singular-value profiles instead.")
+
+
+@dataclass
+class Tiles:
+    layer: int
+    weight: str  # 'W_Q', 'W_K', 'W_V' or 'W_O'
+    values: np.ndarray  # (n, r, c) block means of each head's (or kv head's) matrix, n*r*c <= TILE_CELLS
+    shape: tuple[int, int]  # one head's whole matrix: (d_model, d_head), or (d_head, d_model) for W_O
+    axes: tuple[str, str]  # what its rows and columns are
+
+    @property
+    def title(self) -> str:
+        return f"{self.weight} of layer {self.layer}, per head"
+
+
+def tiles(model, layer: int, weight: str = "W_Q") -> Tiles:
+    """Each head's `weight` ('W_Q', 'W_K', 'W_V' or 'W_O'; K and V per kv head) of `layer`, as block means."""
+    stack = model.weight(schema.name(_WEIGHTS[weight], layer))  # (heads, d_model, d_head); W_O (heads, d_head, d_model)
+    axes = ("d_head", "d_model") if weight == "W_O" else ("d_model", "d_head")
+    return Tiles(layer, weight, head_tiles(stack, TILE_CELLS), stack.shape[1:], axes)
+
+
+@dataclass
+class Heads:
+    n_heads: int | None
+    n_kv_heads: int | None
+    d_head: int | None
+    statistics: dict[str, np.ndarray]  # key of STATISTICS -> (n_layers, n_heads); empty without a per-head view
+    layers: dict[int, Clustering]  # each layer's heads by their weights (none when a layer has one head)
+    all_layers: Clustering | None  # every head of every layer by `feature` (None for a single head)
+    feature: str  # the key of FEATURES `all_layers` used
+    tiles: Tiles | None  # layer 0's W_Q, per head
+
+
+def compute(model) -> Heads:
+    """Per-head statistics of every layer, Ward clusters per layer and across layers, layer 0's W_Q tiles.
+
+    Each layer's weights are read once for its statistics and its clusters; when the all-layer clustering
+    is by the weights too, the per-layer features are written into one array and clustered together.
+    """
+    c = model.cfg
+    layers = model.layers("attn.W_Q")
+    if not layers:
+        return Heads(c.n_heads, c.n_kv_heads, c.d_head, {}, {}, None, "weights", None)
+    n_total = len(layers) * c.n_heads
+    feature = affordable_feature("weights", n_total, c.d_model, c.d_head)
+    keep = feature == "weights" and n_total > 1
+    per_stats, per_layer, features = [], {}, None
+    for i, l in enumerate(layers):
+        w = layer_weights(model, l)
+        per_stats.append(layer_statistics(w))
+        if c.n_heads > 1 or keep:
+            f = head_features(w, "weights")  # (n_heads, 4*d_model*d_head)
+            if c.n_heads > 1:
+                per_layer[l] = ward(f, head_labels(len(f)))
+            if keep:
+                if features is None:
+                    features = np.empty((len(layers) * len(f), f.shape[1]), np.float32)
+                features[i * len(f):(i + 1) * len(f)] = f
+    if n_total <= 1:
+        whole = None
+    elif features is not None:  # block by block: no full-size copy
+        whole = ward(features, [lab for l in layers for lab in head_labels(c.n_heads, l)])
+    else:
+        whole = clustering(model, tuple(layers), feature)
+    return Heads(c.n_heads, c.n_kv_heads, c.d_head, _stack(per_stats), per_layer, whole, feature,
+                 tiles(model, layers[0], "W_Q"))
+
+
+def statistic_reading(values: dict[str, np.ndarray], key: str) -> str:
+    """Extremes, the most uneven layer and the trend with depth of one statistic (a key of STATISTICS)."""
+    return statistics_reading(values[key], STATISTICS[key])
+
+
+def reading(result: Heads) -> str:
+    """The QK, OV and W_Q norms read across layers and heads, each layer's most isolated head, and the
+    clusters of all heads; NO_HEADS without a per-head view."""
+    if not result.statistics:
+        return NO_HEADS
+    parts = [statistic_reading(result.statistics, k) for k in ("qk_norm", "ov_norm", "norm_Q")]
+    apart = [f"L{l}: {_most_isolated(cl)}" for l, cl in result.layers.items()]
+    if apart:
+        parts.append("Most isolated head of each layer (nearest-neighbour distance ÷ the layer's median): "
+                     + "; ".join(apart) + ".")
+    if result.all_layers:
+        parts.append(f"Across all layers ({FEATURES[result.feature]}): "
+                     + clustering_reading(result.all_layers, min(MODEL_K, len(result.all_layers.labels))))
+    return "\n\n".join(parts)
+
+
+def _most_isolated(cl: Clustering) -> str:
+    far = int(cl.nearest.argmax())
+    return f"{cl.labels[far]} ({cl.nearest[far] / max(float(np.median(cl.nearest)), 1e-12):.1f}×)"

@@ -1,0 +1,84 @@
+"""Across layers: how one slot's weights and their per-row variance change with depth.
+
+Also the home of what every per-layer topic needs: which slots are matrices (`matrix_slots`), which
+layers have one (`slot_layers`) and a layer's matrix (`layer_values`), so the distributions, PCA and
+layers topics read the same matrices.
+
+    result = compute(model, slot="mlp.W_in")     # one LayerSummary per layer that has it
+    print(reading(result))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adapters import schema
+from adapters.views import QKV, matrix
+from analyses.layers import LayerSummary, depth_trend, most_departing, summarize_layer
+
+
+def matrix_slots(model) -> list[str]:
+    """Per-layer slots that are matrices (norm weights and attention biases left out), the derived W_QKV first."""
+    slots = [s for s in model.slots() if not s.endswith((".w", ".b")) and not s.startswith("attn.b_")]
+    return ([QKV] if "attn.W_Q" in slots else []) + slots
+
+
+def slot_layers(model, slot: str) -> list[int]:
+    """Layers that have `slot`, ascending (W_QKV exists wherever W_Q does)."""
+    return model.layers("attn.W_Q" if slot == QKV else slot)
+
+
+def layer_values(model, layer: int, slot: str) -> np.ndarray:
+    """The [input, output] matrix of one layer's slot, as adapters.views lays it out."""
+    return matrix(model, schema.name(slot, layer)).values
+
+
+@dataclass
+class Layers:
+    slot: str
+    summaries: list[LayerSummary]  # one per layer that has the slot, ascending; empty when none has it
+
+
+def compute(model, slot: str = QKV) -> Layers:
+    """One LayerSummary per layer that has the slot, reading one layer's matrix at a time."""
+    return Layers(slot, [summarize_layer(l, layer_values(model, l, slot)) for l in slot_layers(model, slot)])
+
+
+def trend_words(rho: float | None, what: str) -> str:
+    """'the std rises steadily with depth (Spearman ρ = 0.93)' and the like, from analyses.layers.depth_trend."""
+    if rho is None:
+        return f"{what} shows no trend that can be measured"
+    direction = "rises" if rho > 0 else "falls"
+    if abs(rho) >= 0.7:
+        return f"{what} {direction} steadily with depth (Spearman ρ = {rho:.2f})"
+    if abs(rho) >= 0.4:
+        return f"{what} tends to {direction[:-1]} with depth (Spearman ρ = {rho:.2f})"
+    return f"{what} shows no steady trend with depth (Spearman ρ = {rho:.2f})"
+
+
+def missing(slot: str) -> str:
+    """What a per-layer topic says when no layer has the slot."""
+    why = " (the attention heads are unknown)" if slot == QKV else ""
+    return f"No layer has `{slot}`{why}."
+
+
+def reading(result: Layers) -> str:
+    """Which layer departs most from the others, and how the spread changes with depth."""
+    summaries, slot = result.summaries, result.slot
+    if not summaries:
+        return missing(slot)
+    odd, offset = most_departing(summaries)
+    lo = min(summaries, key=lambda s: s.std)
+    hi = max(summaries, key=lambda s: s.std)
+    widest = max(summaries, key=lambda s: max(abs(s.min), abs(s.max)))
+    text = (f"Across {len(summaries)} layers the std of `{slot}` runs from **{lo.std:.4g}** (layer {lo.layer}) "
+            f"to **{hi.std:.4g}** (layer {hi.layer}). ")
+    if len(summaries) > 1:
+        text += (f"Layer **{odd.layer}** departs most: its std is **{abs(offset):.0%} "
+                 f"{'above' if offset > 0 else 'below'}** the median layer's. ")
+    text += (f"The largest |weight| is in layer {widest.layer} "
+             f"({max(abs(widest.min), abs(widest.max)):.3g}). ")
+    rho_std = depth_trend([s.std for s in summaries])
+    rho_var = depth_trend([s.row_variance.median for s in summaries])
+    return text + f"{trend_words(rho_std, 'The std')}; {trend_words(rho_var, 'the median per-row variance')}."

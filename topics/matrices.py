@@ -1,0 +1,78 @@
+"""Matrix heatmaps: any weight matrix, whole or a row/column window, reduced to a grid a browser can draw,
+with the norms that say where its structure lies (taken at full resolution).
+
+    head = header(model, "blocks.0.attn.W_QKV")                       # shape and axis labels
+    result = compute(model, "blocks.0.attn.W_QKV", rows=(0, 64))      # reduced grid + stats of the window
+    print(reading(result))
+
+Names are those of adapters.views.matrix_names: schema names, the derived W_QKV, 'raw:' tensors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from adapters.views import matrix
+from analyses.matrices import METHODS, Blocks, MatrixStats, downsample, grid_for_cells, matrix_stats
+
+CELLS = 4000  # an interactive heatmap draws one rectangle per cell
+PIXELS = 1024  # a side of the image view
+
+
+@dataclass
+class Header:
+    shape: tuple[int, int]  # (rows, cols) of the whole matrix
+    rows: str  # what the row axis is ('d_model (input)')
+    cols: str
+    title: str
+
+
+def header(model, name: str) -> Header:
+    """What a matrix is before any window is chosen: its shape and axis labels."""
+    m = matrix(model, name)
+    return Header(tuple(m.values.shape), m.rows, m.cols, m.title)
+
+
+@dataclass
+class MatrixView:
+    header: Header
+    blocks: Blocks  # the window, block-reduced to at most CELLS cells (or PIXELS a side as an image)
+    stats: MatrixStats  # norms of the window at full resolution
+
+
+def compute(model, name: str, rows: tuple[int, int] | None = None, cols: tuple[int, int] | None = None,
+            method: str = "mean", as_image: bool = False) -> MatrixView:
+    """The window [rows[0]:rows[1], cols[0]:cols[1]] (default: all) reduced by `method` (a METHODS key).
+
+    Only the reduced grid and the norms are returned: the matrix itself never enters a cache."""
+    if method not in METHODS:  # before the matrix is read
+        raise ValueError(f"method must be one of {list(METHODS)}, not {method!r}")
+    m = matrix(model, name)
+    n_rows, n_cols = m.values.shape
+    rows, cols = rows or (0, n_rows), cols or (0, n_cols)
+    window = m.values[rows[0]:rows[1], cols[0]:cols[1]]
+    w_rows, w_cols = window.shape
+    grid = (min(w_rows, PIXELS), min(w_cols, PIXELS)) if as_image else grid_for_cells(w_rows, w_cols, CELLS)
+    start = (rows[0], cols[0])
+    return MatrixView(Header((n_rows, n_cols), m.rows, m.cols, m.title), downsample(window, grid, method, start),
+                      matrix_stats(window, start, rows_label=m.rows, cols_label=m.cols))
+
+
+def reading(result: MatrixView) -> str:
+    """Which rows and columns carry the most weight, and whether the rows differ more than noise would."""
+    stats = result.stats
+    r, c = stats.shape
+    rows = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_rows)
+    cols = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_cols)
+    ratio = stats.row_norm_cv / stats.iid_row_norm_cv
+    text = (f"In this {r:,} × {c:,} window (values within ±{stats.abs_max:.3g}, std {stats.std:.3g}), "
+            f"the {stats.rows_label} rows with the largest L2 norm are **{rows}**; "
+            f"the {stats.cols_label} columns: **{cols}**. ")
+    if r < 2:
+        return text + "A single row has no row-norm spread to judge."
+    spread = f"Row norms vary by **{stats.row_norm_cv:.1%}** (std / mean), "
+    if ratio > 3:
+        return text + spread + (f"**{ratio:.0f}×** what i.i.d. noise of this shape would give "
+                                f"({stats.iid_row_norm_cv:.1%}): rows differ systematically, so structure "
+                                "should be visible along the row axis.")
+    return text + spread + (f"close to i.i.d. noise of this shape ({stats.iid_row_norm_cv:.1%}, ratio "
+                            f"{ratio:.1f}): little row structure to see.")

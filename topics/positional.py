@@ -1,0 +1,121 @@
+"""Positional embeddings: a learned W_pos in numbers, a rotary model's frequencies, or what the model uses instead.
+
+    result = compute(model)     # result.learned (W_pos), result.rotary (frequencies), or neither
+    print(reading(result))      # words for every case: learned, rotary, rotary without its config, ALiBi, none
+
+Pages zoom into W_pos with `window` and `dimensions`, which return only what a chart draws.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analyses import positional as pos
+
+W_POS = "pos_embed.W_pos"
+CELLS = 5000  # cells of a grid sent to a chart: Altair's row limit, as charts.MAX_ROWS
+
+
+@dataclass
+class Learned:
+    """A learned W_pos [n_ctx, d_model]: its numbers, and the samples of it the charts draw."""
+    summary: pos.PositionalSummary
+    heatmap: pos.Grid  # W_pos, strided to at most CELLS cells
+    extremes: np.ndarray  # (n_ctx, 3): the highest-, median- and lowest-variance dimensions over position
+    cosine: pos.Grid  # cosine similarity between about sqrt(CELLS) evenly strided positions
+
+    @property
+    def extreme_dims(self) -> list[int]:
+        s = self.summary
+        return [s.highest_variance_dim, s.median_variance_dim, s.lowest_variance_dim]
+
+
+@dataclass
+class Positional:
+    scheme: str  # the config's positional scheme: learned | rotary | alibi | none | unknown
+    learned: Learned | None = None  # when the model has a learned W_pos
+    rotary: pos.RotaryFrequencies | None = None  # rotary models whose config gives the rotary dimension and base
+
+
+def window(model, start: int, stop: int) -> pos.Grid:
+    """Positions [start, stop) of W_pos, strided to at most CELLS cells (row indices relative to start)."""
+    return pos.grid(model.weight(W_POS)[start:stop], CELLS)
+
+
+def dimensions(model, dims: tuple[int, ...]) -> np.ndarray:
+    """(n_ctx, len(dims)): column i is dimension dims[i] of W_pos over every position."""
+    return np.ascontiguousarray(model.weight(W_POS)[:, list(dims)])
+
+
+def _cosine(w_pos: np.ndarray) -> pos.Grid:
+    # only the rows a chart shows are compared: the full n_ctx × n_ctx matrix is never built
+    keep = pos.strided_indices(w_pos.shape[0], int(CELLS ** 0.5))
+    n_ctx = w_pos.shape[0]
+    return pos.Grid(pos.cosine_similarity(w_pos[keep]), keep, keep, (n_ctx, n_ctx))
+
+
+def compute(model) -> Positional:
+    """W_pos summarised when the model has one; otherwise the rotary frequencies when the config gives them."""
+    c = model.cfg
+    if model.has(W_POS):
+        w_pos = model.weight(W_POS)  # (n_ctx, d_model)
+        s = pos.summarize(w_pos)
+        extremes = w_pos[:, [s.highest_variance_dim, s.median_variance_dim, s.lowest_variance_dim]]
+        return Positional(c.positional, Learned(s, pos.grid(w_pos, CELLS), extremes, _cosine(w_pos)))
+    if c.positional == "rotary" and c.rotary_dim and c.rotary_base:
+        return Positional(c.positional, rotary=pos.rotary_frequencies(c.rotary_dim, c.rotary_base, c.n_ctx))
+    return Positional(c.positional)
+
+
+def reading(result: Positional) -> str:
+    """What the positions look like (learned, rotary), or why there is nothing to show."""
+    if result.learned is not None:
+        return _learned_reading(result.learned.summary)
+    if result.rotary is not None:
+        return _rotary_reading(result.rotary)
+    if result.scheme == "rotary":
+        return ("This model uses rotary position embeddings, but its config does not give the rotary "
+                "dimension and base, so the frequencies cannot be shown.")
+    if result.scheme == "alibi":
+        return ("This model has no positional embedding matrix: ALiBi adds a fixed, per-head linear penalty "
+                "on distance to the attention scores instead.")
+    return f"This model has no learned positional embedding matrix (positional scheme: {result.scheme})."
+
+
+def _learned_reading(s: pos.PositionalSummary) -> str:
+    v = s.variances
+    r = s.adjacent_correlation
+    worst = int(r.argmin())
+    periodic = s.peak_power >= pos.STRONG_PEAK
+    text = (f"Dimension **{s.highest_variance_dim}** varies most over the {s.n_ctx} positions "
+            f"(variance {v[s.highest_variance_dim]:.3g}), **{s.median_variance_dim}** is the median "
+            f"({v[s.median_variance_dim]:.3g}) and **{s.lowest_variance_dim}** the least "
+            f"({v[s.lowest_variance_dim]:.3g}). Neighbouring positions correlate at r = **{np.median(r):.2f}** "
+            f"(median); the weakest link is position {worst} → {worst + 1} (r = {r[worst]:.2f}). ")
+    # one cycle over the whole context is a slow drift rather than a repeating wave: counted apart
+    repeating = periodic & (s.periods <= s.n_ctx / 2)
+    if periodic.any():
+        text += (f"**{int(periodic.sum())}** of {s.d_model} dimensions put at least {pos.STRONG_PEAK:.0%} of "
+                 f"their power at one frequency, i.e. look like a sine wave; {int(repeating.sum())} of them "
+                 f"repeat at least twice within the context")
+        if repeating.any():
+            top = int(np.argmax(np.where(repeating, s.peak_power, -1)))
+            text += (f", most cleanly dimension {top} (period {s.periods[top]:.1f} positions, "
+                     f"{s.peak_power[top]:.0%} of its power)")
+        text += "."
+    else:
+        text += (f"No dimension puts {pos.STRONG_PEAK:.0%} of its power at one frequency (the most is "
+                 f"{s.peak_power.max():.0%}), so none is sine-like.")
+    return text
+
+
+def _rotary_reading(f: pos.RotaryFrequencies) -> str:
+    text = (f"Positions enter through rotary embeddings: {len(f.theta)} pairs of each head's first "
+            f"{f.rotary_dim} dimensions rotate by θᵢ = {f.base:g}^(−2i/{f.rotary_dim}) radians per position, "
+            f"with wavelengths from **{f.wavelength.min():.1f}** to **{f.wavelength.max():,.0f}** positions.")
+    if f.n_ctx:
+        longer = int((f.wavelength > f.n_ctx).sum())
+        text += (f" {longer} of the {len(f.theta)} pairs turn less than once across the {f.n_ctx:,}-position "
+                 f"context, so they carry only coarse position.")
+    return text

@@ -1,0 +1,108 @@
+"""Training quality from the weights alone (WeightWatcher-style): the power-law tail of every matrix's spectrum.
+
+    result = compute(model)                  # a row per schema matrix and per (layer, head, per-head matrix)
+    print(reading(result))
+    one = spectrum(model, "attn.W_Q", layer=3, head=5, kind="OV")     # the ESD a chart draws
+
+The rows are in topics.spectral_rows; the page reads them layer by layer (`layer_slots`, `layer_heads`),
+the report all at once (`compute`), with the same seeds, so both show the same numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adapters import schema
+from analyses import spectral_reading
+from analyses.powerlaw import PowerLawFit, fit_power_law
+from analyses.spectral import eigenvalues, mp_fit
+from analyses.spectral_reading import THRESHOLDS
+from topics import spectral_rows
+from topics.executor import LOCAL, Executor, Progress, quiet
+
+HEAD_KINDS = spectral_rows.HEAD_KINDS
+FLAGGED = 8  # verdict lines listed under the summary, the most extreme first
+NO_MATRICES = f"No weight matrix of this model has at least {spectral_rows.MIN_EVALS} eigenvalues."
+
+
+@dataclass
+class Spectra:
+    slots: list[dict]  # one row per schema matrix (topics.spectral_rows)
+    heads: list[dict]  # one row per (layer, head, per-head matrix); empty without a per-head view
+    shuffled: bool  # whether rows carry the shuffled baselines (rand_alpha, learned_spikes, ...)
+
+
+def compute(model, shuffled: bool = False, executor: Executor = LOCAL, progress: Progress = quiet) -> Spectra:
+    """Every schema matrix's and every head's diagnostics.
+
+    `shuffled` adds each one's element-wise shuffled baseline (rand_alpha; else None): off by default,
+    as WeightWatcher's randomize, because it takes a second decomposition of every matrix and head.
+    """
+    slots = spectral_rows.slot_rows(model, shuffled, executor, lambda f, text: progress(f / 2, text))
+    heads = spectral_rows.head_rows(model, shuffled, executor, lambda f, text: progress(0.5 + f / 2, text))
+    return Spectra(slots, heads, shuffled)
+
+
+def layer_slots(model, layer: int | None, shuffled: bool = False) -> list[dict]:
+    """The slot rows of one layer (None: the embeddings and unembedding), as `compute` makes them."""
+    return spectral_rows.slot_rows(model, shuffled, layers={layer})
+
+
+def layer_heads(model, layer: int, shuffled: bool = False) -> list[dict]:
+    """The head rows of one layer, as `compute` makes them."""
+    return spectral_rows.head_rows(model, shuffled, layers={layer})
+
+
+def reading(result: Spectra) -> str:
+    """How many matrices look well trained, the extremes, the flagged ones, the heads, and the thresholds."""
+    if not result.slots:
+        return NO_MATRICES
+    text = spectral_reading.summary(result.slots)
+    flags = spectral_reading.flagged(result.slots, limit=FLAGGED)
+    text += "\n\n" + ("\n".join(f"- {line}" for line in flags) if flags
+                      else "Every matrix is in the well-trained band.")
+    if result.heads:
+        text += "\n\nPer head: " + spectral_reading.summary(result.heads)
+    return text + "\n\n" + THRESHOLDS
+
+
+def heads_reading(result: Spectra, slot: str) -> str:
+    """The summary of one per-head matrix's rows (`slot` a value of HEAD_KINDS) across layers and heads."""
+    return spectral_reading.summary([r for r in result.heads if r["slot"] == slot])
+
+
+def row_reading(row: dict) -> str:
+    """One line on one row: its alpha and what it suggests, its spikes, what survives shuffling."""
+    return spectral_reading.verdict(row)
+
+
+def find_row(rows: list[dict], layer: int | None, slot: str, head: int | None = None) -> dict | None:
+    """The row of (layer, slot, head), or None."""
+    return next((r for r in rows if (r["layer"], r["slot"], r["head"]) == (layer, slot, head)), None)
+
+
+@dataclass
+class Spectrum:
+    """One matrix's ESD, as the tables' numbers see it."""
+    evals: np.ndarray  # (k,) ascending eigenvalues of W^T W
+    shuffled: np.ndarray | None  # (k,) the element-wise shuffled copy's (the tables' seed), if asked
+    n_rows: int  # N, the larger side
+    fit: PowerLawFit | None  # the power law of the tail
+    mp_edge: float | None  # the Marchenko-Pastur bulk edge; None for a circuit (a product of two factors)
+
+
+def spectrum(model, slot: str, layer: int | None = None, head: int | None = None, kind: str | None = None,
+             shuffled: bool = False) -> Spectrum:
+    """The ESD of one schema matrix (head None), or of one head's `kind` (a key of HEAD_KINDS) in `layer`."""
+    if head is None:
+        key = schema.Key(slot, layer)
+        evals, n_rows = spectral_rows.slot_eigenvalues(model, key)
+        rand = eigenvalues(spectral_rows.shuffled_slot(model, key)) if shuffled else None
+        return Spectrum(evals, rand, n_rows, fit_power_law(evals), mp_fit(evals, n_rows).edge)
+    evals = spectral_rows.head_eigenvalues(model, layer)[kind][head]
+    seed = spectral_rows.head_seed(layer)
+    rand = spectral_rows.head_eigenvalues(model, layer, seed)[kind][head] if shuffled else None
+    n_rows = model.cfg.d_model
+    edge = None if kind in spectral_rows.CIRCUITS else mp_fit(evals, n_rows).edge
+    return Spectrum(evals, rand, n_rows, fit_power_law(evals), edge)
