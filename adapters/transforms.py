@@ -99,3 +99,23 @@ def fused_qkv(weight: str, bias: str, split: Callable[[int], Transform]) -> dict
         rows[f"blocks.{{l}}.attn.W_{letter}"] = (weight, split(part))
         rows[f"blocks.{{l}}.attn.b_{letter}"] = (bias, split(part))
     return rows
+
+
+def megatron_block(layer: str, attention: str, split: Callable[[int], Transform]) -> dict:
+    """The per-layer rows of the Megatron-style layout NeoX, Bloom and Falcon share, under source prefix
+    `layer` ('h.{l}.'): input_layernorm, `attention`.query_key_value cut by `split`, `attention`.dense,
+    post_attention_layernorm, mlp.dense_h_to_4h and mlp.dense_4h_to_h (Linear [out, in], biased)."""
+    a = f"{layer}{attention}."
+    return {
+        "blocks.{l}.ln1.w": (layer + "input_layernorm.weight", same),
+        "blocks.{l}.ln1.b": (layer + "input_layernorm.bias", same),
+        **fused_qkv(a + "query_key_value.weight", a + "query_key_value.bias", split),
+        "blocks.{l}.attn.W_O": (a + "dense.weight", heads_out),  # [d_model, n_heads*d_head]
+        "blocks.{l}.attn.b_O": (a + "dense.bias", same),
+        "blocks.{l}.ln2.w": (layer + "post_attention_layernorm.weight", same),  # the pre-MLP norm
+        "blocks.{l}.ln2.b": (layer + "post_attention_layernorm.bias", same),
+        "blocks.{l}.mlp.W_in": (layer + "mlp.dense_h_to_4h.weight", transpose),  # [d_mlp, d_model]
+        "blocks.{l}.mlp.b_in": (layer + "mlp.dense_h_to_4h.bias", same),
+        "blocks.{l}.mlp.W_out": (layer + "mlp.dense_4h_to_h.weight", transpose),  # [d_model, d_mlp]
+        "blocks.{l}.mlp.b_out": (layer + "mlp.dense_4h_to_h.bias", same),
+    }

@@ -12,10 +12,10 @@ from ..config import ModelConfig, Note
 from ..family import Family
 from ..layout import Layout, Tensors
 from ..registry import register
-from ..transforms import fused_qkv, heads_out, interleaved, same, transpose
+from ..transforms import interleaved, megatron_block, same, transpose
 
 L = "h.{l}."
-QKV, QKV_B = L + "self_attention.query_key_value.weight", L + "self_attention.query_key_value.bias"
+QKV = L + "self_attention.query_key_value.weight"
 
 
 @register
@@ -31,17 +31,7 @@ class Bloom(Family):
         "embed.W_E": ("word_embeddings.weight", same),
         "embed.ln.w": ("word_embeddings_layernorm.weight", same),
         "embed.ln.b": ("word_embeddings_layernorm.bias", same),
-        "blocks.{l}.ln1.w": (L + "input_layernorm.weight", same),
-        "blocks.{l}.ln1.b": (L + "input_layernorm.bias", same),
-        **fused_qkv(QKV, QKV_B, interleaved),
-        "blocks.{l}.attn.W_O": (L + "self_attention.dense.weight", heads_out),
-        "blocks.{l}.attn.b_O": (L + "self_attention.dense.bias", same),
-        "blocks.{l}.ln2.w": (L + "post_attention_layernorm.weight", same),
-        "blocks.{l}.ln2.b": (L + "post_attention_layernorm.bias", same),
-        "blocks.{l}.mlp.W_in": (L + "mlp.dense_h_to_4h.weight", transpose),
-        "blocks.{l}.mlp.b_in": (L + "mlp.dense_h_to_4h.bias", same),
-        "blocks.{l}.mlp.W_out": (L + "mlp.dense_4h_to_h.weight", transpose),
-        "blocks.{l}.mlp.b_out": (L + "mlp.dense_4h_to_h.bias", same),
+        **megatron_block(L, "self_attention", interleaved),
         "ln_final.w": ("ln_f.weight", same),
         "ln_final.b": ("ln_f.bias", same),
         "unembed.W_U": ("lm_head.weight", transpose),

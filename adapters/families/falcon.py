@@ -16,10 +16,10 @@ from ..config import ModelConfig, Note
 from ..family import Family, Table
 from ..layout import Layout, Tensors
 from ..registry import register
-from ..transforms import fused_qkv, heads_out, same, transpose
+from ..transforms import megatron_block, same, transpose
 
 L = "h.{l}."
-QKV, QKV_B = L + "self_attention.query_key_value.weight", L + "self_attention.query_key_value.bias"
+QKV = L + "self_attention.query_key_value.weight"
 
 
 def grouped(part: int):
@@ -44,17 +44,7 @@ class Falcon(Family):
     defaults = {"positional": "rotary", "act": "gelu", "parallel_residual": True, "tied_embeddings": True}
     rules = {
         "embed.W_E": ("word_embeddings.weight", same),
-        "blocks.{l}.ln1.w": (L + "input_layernorm.weight", same),
-        "blocks.{l}.ln1.b": (L + "input_layernorm.bias", same),
-        **fused_qkv(QKV, QKV_B, grouped),
-        "blocks.{l}.attn.W_O": (L + "self_attention.dense.weight", heads_out),
-        "blocks.{l}.attn.b_O": (L + "self_attention.dense.bias", same),
-        "blocks.{l}.ln2.w": (L + "post_attention_layernorm.weight", same),  # sequential layout only
-        "blocks.{l}.ln2.b": (L + "post_attention_layernorm.bias", same),
-        "blocks.{l}.mlp.W_in": (L + "mlp.dense_h_to_4h.weight", transpose),
-        "blocks.{l}.mlp.b_in": (L + "mlp.dense_h_to_4h.bias", same),
-        "blocks.{l}.mlp.W_out": (L + "mlp.dense_4h_to_h.weight", transpose),
-        "blocks.{l}.mlp.b_out": (L + "mlp.dense_4h_to_h.bias", same),
+        **megatron_block(L, "self_attention", grouped),  # ln2 only in the sequential layout
         "ln_final.w": ("ln_f.weight", same),
         "ln_final.b": ("ln_f.bias", same),
         "unembed.W_U": ("lm_head.weight", transpose),

@@ -13,10 +13,10 @@ from ..config import ModelConfig, Note
 from ..family import Family, Table
 from ..layout import Layout, Tensors
 from ..registry import register
-from ..transforms import fused_qkv, heads_out, interleaved, same, transpose
+from ..transforms import interleaved, megatron_block, same, transpose
 
 L = "layers.{l}."
-QKV, QKV_B = L + "attention.query_key_value.weight", L + "attention.query_key_value.bias"
+QKV = L + "attention.query_key_value.weight"
 
 
 @register
@@ -28,17 +28,7 @@ class NeoX(Family):
     defaults = {"positional": "rotary", "act": "gelu", "parallel_residual": True, "rotary_base": 10000.0}
     rules = {
         "embed.W_E": ("embed_in.weight", same),
-        "blocks.{l}.ln1.w": (L + "input_layernorm.weight", same),
-        "blocks.{l}.ln1.b": (L + "input_layernorm.bias", same),
-        **fused_qkv(QKV, QKV_B, interleaved),
-        "blocks.{l}.attn.W_O": (L + "attention.dense.weight", heads_out),
-        "blocks.{l}.attn.b_O": (L + "attention.dense.bias", same),
-        "blocks.{l}.ln2.w": (L + "post_attention_layernorm.weight", same),
-        "blocks.{l}.ln2.b": (L + "post_attention_layernorm.bias", same),
-        "blocks.{l}.mlp.W_in": (L + "mlp.dense_h_to_4h.weight", transpose),
-        "blocks.{l}.mlp.b_in": (L + "mlp.dense_h_to_4h.bias", same),
-        "blocks.{l}.mlp.W_out": (L + "mlp.dense_4h_to_h.weight", transpose),
-        "blocks.{l}.mlp.b_out": (L + "mlp.dense_4h_to_h.bias", same),
+        **megatron_block(L, "attention", interleaved),
         "ln_final.w": ("final_layer_norm.weight", same),
         "ln_final.b": ("final_layer_norm.bias", same),
         "unembed.W_U": ("embed_out.weight", transpose),  # sits outside the 'gpt_neox.' prefix
