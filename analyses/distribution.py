@@ -3,6 +3,10 @@
 Trained weights are often called "roughly normal"; here that is measured: skewness, excess
 kurtosis (0 for a normal), and the Kolmogorov-Smirnov distance from the normal fitted to the
 same values (mean and population std, scipy.stats.norm.fit's MLE).
+
+NaN and Inf are counted (`nan`, `inf`) and left out: the moments, the KS test and the histogram
+describe the finite values. The histogram bins in float64 where float32 cannot hold the span
+(values near float32's limit), so extreme values never break it.
 """
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from analyses._scipy import special, stats
+from analyses.finite import finite, nonfinite
 from analyses.tensor_stats import tensor_stats
 
 KS_FULL_LIMIT = 2_000_000  # up to this many values the KS test uses them all (GPT-2 small's c_attn: 1.77M)
@@ -28,6 +33,8 @@ class DistributionStats:
     ks_statistic: float  # sup |empirical CDF - fitted normal CDF|
     ks_pvalue: float
     ks_n: int  # values the KS test used: n, or KS_SAMPLE_SIZE for a subsample
+    nan: int = 0  # NaN values, left out of everything above (n counts finite values only)
+    inf: int = 0  # +Inf and -Inf values, left out likewise
 
     def as_dict(self) -> dict:
         return {k: float(v) if isinstance(v, (float, np.floating)) else int(v) for k, v in asdict(self).items()}
@@ -77,19 +84,31 @@ def ks_normal(values: np.ndarray, mean: float, std: float) -> tuple[float, float
 
 
 def describe(values: np.ndarray) -> DistributionStats:
-    """Moments of all values, and the KS test against the normal fitted to all values."""
+    """Moments of the finite values, and the KS test against the normal fitted to them; NaN and Inf counted."""
+    bad = nonfinite(values)
+    values = finite(values)
     mean, std, skew, kurt = moments(values)
     sample = ks_values(values)
-    if std > 0:
+    if std > 0 and np.isfinite(std):
         d, p = ks_normal(sample, mean, std)
     else:
         d, p = float("nan"), float("nan")
-    return DistributionStats(int(values.size), mean, std, skew, kurt, d, p, int(sample.size))
+    return DistributionStats(int(values.size), mean, std, skew, kurt, d, p, int(sample.size),
+                             bad.nan if bad else 0, bad.inf if bad else 0)
 
 
 def histogram(values: np.ndarray, bins: int = 100, value_range: tuple[float, float] | None = None) -> Histogram:
-    """Counts over `bins` equal bins spanning the values (or value_range); computed here, not in the browser."""
-    counts, edges = np.histogram(values.reshape(-1), bins=bins, range=value_range)
+    """Counts over `bins` equal bins spanning the finite values (or value_range); computed here, not in the browser.
+
+    No finite values: empty edges and counts."""
+    values = finite(values)
+    if values.size == 0:
+        return Histogram(np.empty(0), np.empty(0, np.int64), np.empty(0))
+    lo, hi = value_range if value_range is not None else (values.min(), values.max())
+    with np.errstate(over="ignore"):
+        if values.dtype != np.float64 and not np.isfinite(np.subtract(hi, lo, dtype=values.dtype)):
+            values = values.astype(np.float64)  # the span overflows float32: bin in float64
+    counts, edges = np.histogram(values, bins=bins, range=value_range)
     widths = np.diff(edges)
     density = counts / max(counts.sum(), 1) / np.where(widths > 0, widths, 1)
     return Histogram(edges, counts, density)

@@ -3,6 +3,9 @@ per-row variance per layer summarised as a box (quartiles, Tukey whiskers) and a
 
     summaries = [summarize_layer(l, w_l) for l, w_l in enumerate(matrices)]
     depth_trend([s.std for s in summaries])     # Spearman's rho of the std against depth
+
+NaN and Inf are counted and left out: a layer's mean, std, min and max are its finite values', and
+the row variances those of its rows that are all finite (a row with a NaN has no variance to show).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyses._scipy import stats as sps
+from analyses.finite import finite, nonfinite
 
 DENSITY_POINTS = 64  # a violin outline; enough to look smooth, few enough to send for every layer
 
@@ -63,35 +67,52 @@ class LayerSummary:
     std: float
     min: float
     max: float
-    row_variance: Spread  # of the variance of each row (over its columns)
+    row_variance: Spread | None  # of the variance of each all-finite row (over its columns); None: no such row
+    nan: int = 0  # NaN values, left out of every number above
+    inf: int = 0  # +Inf and -Inf values, likewise
 
     def record(self) -> dict:
         """JSON-ready, as the report stores it."""
         s = self.row_variance
+        spread_record = None if s is None else (
+            {k: getattr(s, k) for k in ("n", "mean", "min", "q1", "median", "q3", "max",
+                                        "whisker_low", "whisker_high", "n_outliers")}
+            | {"grid": s.grid.tolist(), "density": s.density.tolist()})
         return {"layer": self.layer, "mean": self.mean, "std": self.std, "min": self.min, "max": self.max,
-                "row_variance": {k: getattr(s, k) for k in ("n", "mean", "min", "q1", "median", "q3", "max",
-                                                            "whisker_low", "whisker_high", "n_outliers")}
-                | {"grid": s.grid.tolist(), "density": s.density.tolist()}}
+                "nan": self.nan, "inf": self.inf, "row_variance": spread_record}
 
 
 def summarize_layer(layer: int, values: np.ndarray) -> LayerSummary:
-    """Statistics of one layer's matrix (all entries) and of its per-row variances (ddof=0)."""
+    """Statistics of one layer's matrix (its finite entries) and of its all-finite rows' variances (ddof=0).
+
+    float64 throughout, so values near float32's limit square without overflowing; no finite value: NaN."""
     v = np.asarray(values, dtype=np.float64)
-    return LayerSummary(layer, float(v.mean()), float(v.std()), float(v.min()), float(v.max()),
-                        spread(v.var(axis=1)))
+    bad = nonfinite(v)
+    rows = v if bad is None else v[np.isfinite(v).all(axis=1)]
+    flat = finite(v)
+    nan = float("nan")
+    stats = (float(flat.mean()), float(flat.std()), float(flat.min()), float(flat.max())) if flat.size else (nan,) * 4
+    return LayerSummary(layer, *stats, spread(rows.var(axis=1)) if rows.size else None,
+                        bad.nan if bad else 0, bad.inf if bad else 0)
 
 
 def depth_trend(values) -> float | None:
     """Spearman's rho between layer index and a per-layer number; None when it cannot be judged."""
     y = np.asarray(values, dtype=np.float64)
-    if len(y) < 3 or np.ptp(y) == 0:
+    if len(y) < 3 or not np.isfinite(y).all() or np.ptp(y) == 0:
         return None
     return float(sps.spearmanr(np.arange(len(y)), y).statistic)
 
 
 def most_departing(summaries: list[LayerSummary]) -> tuple[LayerSummary, float]:
-    """The layer whose weight std is furthest, relatively, from the median layer's; and that offset."""
+    """The layer whose weight std is furthest, relatively, from the median layer's; and that offset.
+
+    Layers without a finite std are left out; when none has one, or the median std is 0, the offset is NaN."""
     stds = np.array([s.std for s in summaries])
-    offsets = stds / np.median(stds) - 1
+    known = np.isfinite(stds)
+    if not known.any() or np.median(stds[known]) == 0:
+        return summaries[0], float("nan")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offsets = np.where(known, stds / np.median(stds[known]) - 1, 0.0)
     i = int(np.argmax(np.abs(offsets)))
     return summaries[i], float(offsets[i])

@@ -15,9 +15,13 @@ def histogram(h: Histogram, s: DistributionStats, title: str, log_scale: bool = 
     On a log axis empty bins are left out (log 0 is undefined) and the normal is cut a decade below
     the smallest bar, so its tails do not stretch the axis.
     """
+    if len(h.counts) == 0:
+        return _message(title, "no finite value to draw")
     bars = pd.DataFrame({"from": h.edges[:-1], "to": h.edges[1:], "count": h.counts, "density": h.density})
     x = np.linspace(h.edges[0], h.edges[-1], 400)
-    curve = pd.DataFrame({"value": x, "density": normal_pdf(x, s.mean, s.std)})
+    has_normal = bool(np.isfinite(s.std) and s.std > 0)  # a constant matrix has no fitted normal to draw
+    curve = pd.DataFrame({"value": x, "density": normal_pdf(x, s.mean, s.std) if has_normal else np.nan})
+    curve = curve.dropna()
     bars["base"] = 0.0
     if log_scale:
         bars = bars[bars["count"] > 0].copy()
@@ -40,6 +44,12 @@ def histogram(h: Histogram, s: DistributionStats, title: str, log_scale: bool = 
                 f"std {s.std:.3g}); drag to pan, scroll to zoom")
     return (hist + normal).properties(title=alt.TitleParams(title, subtitle=subtitle), height=360).interactive(
         bind_y=False)
+
+
+def _message(title: str, text: str) -> alt.Chart:
+    """A chart holding one line of text, where there is nothing to draw."""
+    return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(size=14).encode(text="text:N").properties(
+        title=title, height=80)
 
 
 def by_layer(rows: list[dict]) -> alt.Chart:

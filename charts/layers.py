@@ -28,9 +28,9 @@ def stats_band(summaries: list[LayerSummary], slot: str) -> alt.Chart:
 
 def box(summaries: list[LayerSummary]) -> alt.Chart:
     """Per-row variance per layer: box from Q1 to Q3, median tick, Tukey whiskers."""
-    df = pd.DataFrame([{"layer": s.layer, **{k: getattr(s.row_variance, k) for k in (
-        "q1", "median", "q3", "whisker_low", "whisker_high", "min", "max", "n", "n_outliers")}}
-        for s in summaries])
+    keys = ("q1", "median", "q3", "whisker_low", "whisker_high", "min", "max", "n", "n_outliers")
+    df = pd.DataFrame([{"layer": s.layer, **{k: getattr(s.row_variance, k) for k in keys}}
+                       for s in summaries if s.row_variance is not None], columns=["layer", *keys])
     tips = ["layer", "n", "n_outliers", *(alt.Tooltip(f"{k}:Q", format=".4g") for k in (
         "whisker_low", "q1", "median", "q3", "whisker_high", "min", "max"))]
     base = alt.Chart(df).encode(x=alt.X("layer:O"), tooltip=tips)
@@ -44,10 +44,12 @@ def box(summaries: list[LayerSummary]) -> alt.Chart:
 
 def violin(summaries: list[LayerSummary]) -> alt.Chart:
     """Per-row variance per layer as a Gaussian-KDE outline (computed in numpy), one panel per layer."""
-    points = max(s.row_variance.grid.size for s in summaries) or 1
+    summaries = [s for s in summaries if s.row_variance is not None]  # None: no all-finite row
+    points = max((s.row_variance.grid.size for s in summaries), default=0) or 1
     step = int(np.ceil(points * len(summaries) / (MAX_ROWS - 500)))  # thin the outlines for very deep models
     df = pd.DataFrame([{"layer": s.layer, "variance": x, "density": d}
-                       for s in summaries for x, d in zip(s.row_variance.grid[::step], s.row_variance.density[::step])])
+                       for s in summaries for x, d in zip(s.row_variance.grid[::step], s.row_variance.density[::step])],
+                      columns=["layer", "variance", "density"])
     if df.empty:
         return alt.Chart(pd.DataFrame({"text": ["every row has the same variance"]})).mark_text().encode(text="text")
     note = f"KDE outline at {points // step} points per layer" + (" (thinned)" if step > 1 else "")

@@ -5,7 +5,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from analyses.pca import LayerPCA
+from analyses.pca import THRESHOLD, LayerPCA
 from charts import MAX_ROWS
 
 BUDGET = MAX_ROWS - 500  # rows per chart, shared between the layers drawn
@@ -74,8 +74,9 @@ def counts(results: list[LayerPCA], selected: list[int] | None = None) -> alt.Ch
     selected = set(selected or [])
     df = pd.DataFrame([{"layer": r.layer, "components": r.n_for_threshold, "of": r.n_components,
                         "share of all": r.n_for_threshold / r.n_components,
-                        "shown above": r.layer in selected} for r in results])
-    threshold = results[0].threshold
+                        "shown above": r.layer in selected} for r in results],
+                      columns=["layer", "components", "of", "share of all", "shown above"])
+    threshold = results[0].threshold if results else THRESHOLD
     return alt.Chart(df).mark_bar().encode(
         x=alt.X("layer:O"), y=alt.Y("components:Q", title=f"components for {threshold:.0%} of variance"),
         color=alt.Color("shown above:N", scale=alt.Scale(domain=[True, False], range=["#d6604d", "#4393c3"])),

@@ -5,6 +5,7 @@ from adapters import schema
 from charts import pca as charts
 from topics import pca as topic
 from topics.layers import slot_layers
+from topics.skipped import words as skipped_words
 from ui.cache import cached
 from ui.session import model_caption, require_model
 from ui.widgets import per_layer_matrix
@@ -24,10 +25,13 @@ samples = right.radio("Samples (standardised over the other axis)", list(topic.S
 chosen = st.multiselect("Layers to show", layers, default=topic.first_and_last_layers(layers), key="pca_layers")
 
 result = cached("pca", "compute", model, "PCA of every layer…", slot=slot, samples=samples)
+if result.skipped:
+    st.warning(skipped_words(result.skipped, "layer"))
 st.altair_chart(charts.counts(result.layers, chosen), width="stretch")
 st.markdown(topic.reading(result))
+chosen = [l for l in chosen if l not in {s.layer for s in result.skipped}]
 if not chosen:
-    st.info("Pick layers above to see their curves and components.")
+    st.info("Pick layers above (that could be decomposed) to see their curves and components.")
     st.stop()
 scored = {r.layer: r for r in result.scored_layers()}
 detail = [scored.get(l) or cached("pca", "one_layer", model, "Projecting on the first two components…",

@@ -51,14 +51,17 @@ def choices(model) -> list[str]:
 
 
 def rows(result: Distributions) -> list[dict]:
-    """One JSON-ready row per layer: {layer, slot, mean, std, skew, kurtosis, ks_statistic, ks_pvalue}."""
-    keep = ("mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue")
+    """One JSON-ready row per layer: {layer, slot, mean, std, skew, kurtosis, ks_statistic, ks_pvalue, nan, inf}
+    (the numbers describe the finite values; nan and inf count the others)."""
+    keep = ("mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue", "nan", "inf")
     return [{"layer": int(l), "slot": result.slot, **{k: d.stats.as_dict()[k] for k in keep}}
             for l, d in sorted(result.by_layer.items())]
 
 
 def shape_words(s: dist.DistributionStats) -> str:
     """'near-normal with heavier tails (excess kurtosis 1.8)', from the KS distance, kurtosis and skew."""
+    if s.n == 0:
+        return "without a single finite value"
     if not np.isfinite(s.kurtosis):
         return "constant (every value equal)"
     base = "near-normal" if s.ks_statistic < 0.05 else "clearly not normal"
@@ -74,11 +77,22 @@ def shape_words(s: dist.DistributionStats) -> str:
     return f"{base} with " + " and ".join(parts)
 
 
+def nonfinite_words(one: Described) -> str:
+    """'⚠️ `blocks.0.attn.W_QKV` holds 3 NaN and 2 Inf, left out of every number below. ' or ''."""
+    s = one.stats
+    if not (s.nan or s.inf):
+        return ""
+    return (f"⚠️ `{one.name}` holds {s.nan:,} NaN and {s.inf:,} Inf values, left out of every number here "
+            "(the health page shows where they are). ")
+
+
 def matrix_reading(one: Described) -> str:
     """A markdown paragraph reading one matrix's numbers."""
     s = one.stats
+    if s.n == 0:
+        return nonfinite_words(one) + f"`{one.name}` has no finite value to describe."
     test_on = "all values" if s.ks_n == s.n else f"a random subsample of {s.ks_n:,} of the {s.n:,} values"
-    text = (f"`{one.name}`: {s.n:,} values, mean {s.mean:.3g}, std {s.std:.3g}. **{shape_words(s).capitalize()}**. "
+    text = nonfinite_words(one) + (f"`{one.name}`: {s.n:,} values, mean {s.mean:.3g}, std {s.std:.3g}. **{shape_words(s).capitalize()}**. "
             f"The largest gap between its cumulative distribution and the fitted normal's is "
             f"KS D = **{s.ks_statistic:.3f}** (p = {s.ks_pvalue:.2g}, on {test_on}).")
     if s.ks_pvalue < 0.05 and s.ks_statistic < 0.05:
@@ -102,8 +116,11 @@ def layers_reading(result: Distributions) -> str:
     if not found:
         return missing(result.slot)
     tails = max(found, key=lambda r: r["kurtosis"] if np.isfinite(r["kurtosis"]) else -np.inf)
-    wide = max(found, key=lambda r: r["std"])
-    return (f"Across {len(found)} layers, the tails are heaviest in layer **{tails['layer']}** (excess kurtosis "
+    wide = max(found, key=lambda r: r["std"] if np.isfinite(r["std"]) else -np.inf)
+    bad = [r for r in found if r["nan"] or r["inf"]]
+    warning = (f"⚠️ {len(bad)} of {len(found)} layers hold NaN or Inf values (layers "
+               f"{', '.join(str(r['layer']) for r in bad)}); their numbers use the finite values only. ") if bad else ""
+    return warning + (f"Across {len(found)} layers, the tails are heaviest in layer **{tails['layer']}** (excess kurtosis "
             f"{tails['kurtosis']:.2f}) and the spread is widest in layer **{wide['layer']}** (std {wide['std']:.3g}).")
 
 

@@ -63,22 +63,35 @@ def missing(slot: str) -> str:
     return f"No layer has `{slot}`{why}."
 
 
+def nonfinite_words(summaries: list[LayerSummary], slot: str) -> str:
+    """'⚠️ Layer 3's `attn.W_QKV` holds 5 NaN and 0 Inf, left out of its statistics.' for each such layer; or ''."""
+    bad = [s for s in summaries if s.nan or s.inf]
+    if not bad:
+        return ""
+    listed = ", ".join(f"layer {s.layer} ({s.nan:,} NaN, {s.inf:,} Inf)" for s in bad)
+    return f"⚠️ `{slot}` holds non-finite values in {listed}; the statistics use the finite values only. "
+
+
 def reading(result: Layers) -> str:
     """Which layer departs most from the others, and how the spread changes with depth."""
-    summaries, slot = result.summaries, result.slot
-    if not summaries:
+    slot = result.slot
+    if not result.summaries:
         return missing(slot)
+    warning = nonfinite_words(result.summaries, slot)
+    summaries = [s for s in result.summaries if np.isfinite(s.std)]
+    if not summaries:
+        return warning + f"No layer of `{slot}` has a finite value."
     odd, offset = most_departing(summaries)
     lo = min(summaries, key=lambda s: s.std)
     hi = max(summaries, key=lambda s: s.std)
     widest = max(summaries, key=lambda s: max(abs(s.min), abs(s.max)))
-    text = (f"Across {len(summaries)} layers the std of `{slot}` runs from **{lo.std:.4g}** (layer {lo.layer}) "
+    text = warning + (f"Across {len(summaries)} layers the std of `{slot}` runs from **{lo.std:.4g}** (layer {lo.layer}) "
             f"to **{hi.std:.4g}** (layer {hi.layer}). ")
-    if len(summaries) > 1:
+    if len(summaries) > 1 and np.isfinite(offset):
         text += (f"Layer **{odd.layer}** departs most: its std is **{abs(offset):.0%} "
                  f"{'above' if offset > 0 else 'below'}** the median layer's. ")
     text += (f"The largest |weight| is in layer {widest.layer} "
              f"({max(abs(widest.min), abs(widest.max)):.3g}). ")
     rho_std = depth_trend([s.std for s in summaries])
-    rho_var = depth_trend([s.row_variance.median for s in summaries])
+    rho_var = depth_trend([s.row_variance.median if s.row_variance else np.nan for s in summaries])
     return text + f"{trend_words(rho_std, 'The std')}; {trend_words(rho_var, 'the median per-row variance')}."

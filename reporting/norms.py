@@ -1,0 +1,26 @@
+"""Report section "norms": every norm's gain profile and the residual dimensions the gains single out."""
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+
+from charts import norms as charts
+from reporting import Section
+from topics import norms as topic
+
+
+def section(result: topic.NormGains) -> Section:
+    """data: per norm {name, mean, std, min, max}, and the outlier dimensions; None when there are no norms."""
+    if not result.names:
+        return Section("norms", "Norm gains", None, topic.reading(result))
+    g = np.where(np.isfinite(result.gains), result.gains, np.nan).astype(np.float64)
+    data = {
+        "norms": [{"name": n, "mean": np.nanmean(row), "std": np.nanstd(row), "min": np.nanmin(row),
+                   "max": np.nanmax(row)} for n, row in zip(result.names, g)],
+        "outlier_threshold_z": topic.OUTLIER_Z,
+        "outliers": [asdict(o) for o in result.outliers],
+    }
+    labels = topic.labels(result)
+    return Section("norms", "Norm gains", data, topic.reading(result),
+                   [charts.z_map(topic.z_scores(result), labels), charts.profile(result.gains, labels)])
