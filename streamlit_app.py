@@ -5,8 +5,10 @@
 import streamlit as st
 
 from ui.picker import model_picker
+from ui.session import hide_error_details_when_hosted
 
 st.set_page_config(page_title="Transformer weight explorer", page_icon=":material/biotech:", layout="wide")
+hide_error_details_when_hosted()
 
 SECTIONS = {
     "Model": [

@@ -26,6 +26,22 @@ MAX_HEADER_BYTES = 25 * 1024 * 1024
 MAX_TENSORS = 200_000
 MAX_DIMS = 32  # numpy stops at 64; no real tensor has more than a handful
 MAX_ELEMENTS = 2**40  # no real tensor is this large; it guards products that overflow int64
+# An empty tensor stores nothing, but code that sizes arrays by its other dims would allocate their product:
+# real empty tensors ([0], [0, d_model]) are far below this.
+MAX_EMPTY_SPAN = 2**24
+
+
+def check_shape(where: str, shape) -> None:
+    """Refuse a shape no real tensor has: over MAX_DIMS dims, over MAX_ELEMENTS elements (counting a zero dim
+    as 1, since numpy still multiplies the others), or empty with other dims over MAX_EMPTY_SPAN."""
+    if len(shape) > MAX_DIMS:
+        raise LoadError(f"{where}: {len(shape)} dimensions (limit {MAX_DIMS}); the file is corrupt.")
+    numel, span = 1, 1
+    for d in shape:  # Python ints do not overflow; check before trusting the product
+        numel, span = numel * d, span * max(d, 1)
+    if span > MAX_ELEMENTS or (numel == 0 and span > MAX_EMPTY_SPAN):
+        raise LoadError(f"{where}: shape {str(list(shape))[:80]} is larger than any real tensor; the file is "
+                        "corrupt.")
 
 
 @dataclass(frozen=True)
@@ -68,7 +84,9 @@ def read_header(path: str) -> tuple[dict[str, TensorEntry], dict[str, str]]:
     except OSError as e:
         raise LoadError(f"Cannot read {path}: {e.strerror or e}.") from e
     try:
-        header = json.loads(raw.decode("utf-8"))
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates(name))
+    except LoadError:
+        raise
     except (UnicodeDecodeError, ValueError, RecursionError) as e:  # ValueError: also ints of 4300+ digits
         raise LoadError(f"{name}: the header is not valid JSON, so this is not a safetensors file "
                         "(or it is corrupt). Re-download or re-save it.") from e
@@ -84,6 +102,19 @@ def read_header(path: str) -> tuple[dict[str, TensorEntry], dict[str, str]]:
     entries = {key: _entry(name, key, info, path, data_start, data_len) for key, info in header.items()}
     _check_no_overlap(name, entries.values())
     return entries, {str(k): str(v) for k, v in meta.items()}
+
+
+def _no_duplicates(fname: str):
+    """A json object hook that refuses a key given twice (json.loads would silently keep the last)."""
+    def build(pairs: list) -> dict:
+        out = dict(pairs)
+        if len(out) != len(pairs):
+            seen: set = set()
+            dup = next(k for k, _ in pairs if k in seen or seen.add(k))
+            raise LoadError(f"{fname}: the header names {dup[:100]!r} twice; the file is corrupt or was "
+                            "tampered with. Re-download it.")
+        return out
+    return build
 
 
 def _bad_length(name: str, head: bytes, n: int, size: int) -> LoadError:
@@ -113,11 +144,8 @@ def _entry(fname: str, key: str, info, path: str, data_start: int, data_len: int
                         "integers; the file is corrupt.")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)):
         raise LoadError(f"{where}: data_offsets {str(offsets)[:80]} is not a pair of integers; the file is corrupt.")
-    numel, span = 1, 1
-    for d in shape:  # Python ints do not overflow; check before trusting the product
-        numel, span = numel * d, span * max(d, 1)
-    if span > MAX_ELEMENTS:  # with a zero dim numel is 0, but numpy still refuses the other dims' product
-        raise LoadError(f"{where}: shape {str(shape)[:80]} is larger than any real tensor; the file is corrupt.")
+    check_shape(where, shape)
+    numel = math.prod(shape)
     begin, end = offsets
     if not 0 <= begin <= end <= data_len:
         raise LoadError(f"{where}: byte range {begin}..{end} lies outside the file's data "
@@ -221,6 +249,34 @@ class Checkpoint:
                             "Was the file moved or deleted? Open it again.") from err
 
 
+def _check_torch_tensor(where: str, t, file_size: int) -> None:
+    """The safetensors limits, from a torch tensor's metadata only (its storage is memory-mapped, unread):
+    dtype, dims, elements, and the bytes it would read as against the bytes its storage holds. A view with
+    stride 0 or overlapping strides reads as more than it stores (a 4-byte storage can read as 4 TiB)."""
+    import torch
+
+    if from_torch(t.dtype) is None:
+        raise LoadError(f"{where}: unsupported dtype {t.dtype} (supported: {', '.join(DTYPES)}).")
+    if t.layout is not torch.strided:
+        raise LoadError(f"{where}: a {t.layout} tensor; only dense tensors are opened.")
+    shape = tuple(t.shape)
+    check_shape(where, shape)
+    numel, itemsize = math.prod(shape), t.element_size()
+    stored = t.untyped_storage().nbytes()
+    if stored > file_size:
+        raise LoadError(f"{where}: its storage claims {stored:,} bytes, more than the file's {file_size:,}; "
+                        "the file is corrupt.")
+    if numel == 0:
+        return
+    if any(st < 0 for st in t.stride()):
+        raise LoadError(f"{where}: negative strides; the file is corrupt.")
+    last = t.storage_offset() + sum((d - 1) * st for d, st in zip(shape, t.stride()))
+    if (last + 1) * itemsize > stored or numel * itemsize > stored:
+        raise LoadError(f"{where}: shape {list(shape)} with strides {list(t.stride())} reads as "
+                        f"{numel * itemsize:,} bytes from a storage of {stored:,} (a stride-0 or overlapping view). "
+                        "Save the tensor with .contiguous().clone(), or convert the checkpoint to .safetensors.")
+
+
 class TorchCheckpoint:
     """A pickle-format checkpoint opened with torch's safe loader only (weights_only=True).
 
@@ -247,11 +303,12 @@ class TorchCheckpoint:
                 state = next((state[k] for k in ("state_dict", "model") if isinstance(state.get(k), dict)), state)
             if not isinstance(state, dict):
                 raise LoadError(f"{fname} does not hold a dict of tensors; save a state dict instead.")
+            if len(self._tensors) + len(state) > MAX_TENSORS:
+                raise LoadError(f"{fname} holds {len(self._tensors) + len(state):,} entries (limit "
+                                f"{MAX_TENSORS:,}); this is not a checkpoint this app can open.")
             for key, t in state.items():
                 if isinstance(t, torch.Tensor):
-                    if from_torch(t.dtype) is None:
-                        raise LoadError(f"{fname}, tensor {str(key)!r}: unsupported dtype {t.dtype} "
-                                        f"(supported: {', '.join(DTYPES)}).")
+                    _check_torch_tensor(f"{fname}, tensor {str(key)[:100]!r}", t, os.path.getsize(path))
                     self._tensors[str(key)] = t
         self.entries = {k: TensorEntry(k, from_torch(t.dtype), tuple(t.shape), "", 0,
                                        t.numel() * t.element_size()) for k, t in self._tensors.items()}

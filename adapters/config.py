@@ -64,11 +64,23 @@ class ModelConfig:
     act: str | None = None
     gated_mlp: bool = False
     norm: str = "layernorm"  # layernorm | rmsnorm
-    norm_position: str = "pre"  # pre | post
+    norm_position: str = "pre"  # pre | post | output | sandwich: see below
     parallel_residual: bool = False
     tied_embeddings: bool = False
     pos_offset: int = 0  # rows stored before position 0 in the learned positions (OPT 2, RoBERTa pad + 1)
     notes: list[Note] = field(default_factory=list)  # what could not be read or inferred, said plainly
+    # What changes the computation beyond the stored weights (Granite, Gemma, OLMo2, Phi). norm_position:
+    # pre = a norm before each sublayer (ln1, ln2); post = after each residual add (BERT); output = on each
+    # sublayer's output before it joins the residual (ln1_post, ln2_post: OLMo2); sandwich = both (Gemma2/3).
+    attn_scale: float | None = None  # attention scores are q.k times this; None: 1/sqrt(d_head)
+    embed_scale: float = 1.0  # token embeddings are multiplied by this on the way in (Gemma: sqrt(d_model))
+    residual_scale: float = 1.0  # each sublayer's output is multiplied by this before it joins the residual
+    logit_scale: float = 1.0  # logits are the unembedding's output times this (Granite: 1 / logits_scaling)
+    qk_norm: str | None = None  # RMSNorm of q and k: head (over each head: Qwen3, Gemma3) | projection (OLMo2)
+    attn_softcap: float | None = None  # scores capped as cap * tanh(s / cap) (Gemma2)
+    logit_softcap: float | None = None  # logits capped likewise
+    sliding_window: int | None = None  # a windowed layer attends to at most this many tokens back
+    sliding_layers: tuple[int, ...] | None = None  # the windowed layers; None with a window: every layer
 
     def to_dict(self) -> dict:
         """Plain JSON-able values (each note as {'kind', 'text'}), for report.json and cache keys."""

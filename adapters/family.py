@@ -105,8 +105,13 @@ class Family:
         return cfg.d_model // n_heads, n_heads
 
     @classmethod
+    def layer_template(cls) -> str | None:
+        """The per-layer source template layers are counted by; None for a family with no per-layer rules."""
+        return cls.layer_anchor or next((s for s, _ in cls.rules.values() if "{l}" in s), None)
+
+    @classmethod
     def count_layers(cls, tensors: Tensors) -> int:
-        template = cls.layer_anchor or next((s for s, _ in cls.rules.values() if "{l}" in s), None)
+        template = cls.layer_template()
         return tensors.count_layers(template) if template else 0
 
     # ---- small pure helpers --------------------------------------------------------------

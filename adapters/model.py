@@ -10,6 +10,7 @@ import numpy as np
 from . import schema, transforms
 from .checkpoint import DTYPES
 from .config import EXPLAINS_ABSENT_SLOTS, ModelConfig
+from .errors import LoadError
 from .family import Family, Table
 from .layout import Tensors
 from .sources import Located
@@ -58,9 +59,13 @@ class Model:
     # ---- mapping -------------------------------------------------------------------------
     def _build(self, table: Table, tensors: Tensors) -> None:
         cfg = self.cfg
+        n_layers = cfg.n_layers or 0
+        if n_layers > len(tensors.shapes):  # opening checks the count against the tensors; never loop past them
+            raise LoadError(f"{self.source}: {n_layers:,} layers declared, but only {len(tensors.shapes):,} "
+                            "tensors are stored.")
         self.raw_slots: dict[str, list[str]] = {}  # raw name -> schema names built from it
         for template, (source, transform) in table.rules.items():
-            layers = range(cfg.n_layers or 0) if "{l}" in template else [None]
+            layers = range(n_layers) if "{l}" in template else [None]
             for layer in layers:
                 raw = tensors.resolve(source, layer)
                 if raw is None and source in self._virtual:

@@ -5,6 +5,7 @@ Each step is a pure function of what the steps before it returned; `open_located
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from .checkpoint import Checkpoint, TorchCheckpoint
@@ -13,8 +14,10 @@ from .model import Model
 from .policy import Policy
 from .registry import detect
 from .sources import Located, locate
+from .validation import check_against_tensors, check_config, check_derived, check_requested_heads
 
 _HEAD_KEYS = ("n_heads", "num_attention_heads", "n_head", "num_heads")  # header metadata that may give it
+_ASCII_COUNT = re.compile(r"[0-9]{1,5}")  # str.isdigit would take '²' and other non-ASCII digits
 
 
 def open_model(source, n_heads: int | None = None, policy: Policy | None = None) -> Model:
@@ -29,9 +32,15 @@ def open_model(source, n_heads: int | None = None, policy: Policy | None = None)
 
 
 def open_located(located: Located, n_heads: int | None = None) -> Model:
-    """Open checkpoint files already found by `locate`: model = open_located(locate('gpt2'))."""
+    """Open checkpoint files already found by `locate`: model = open_located(locate('gpt2')).
+
+    config.json and the caller's n_heads are checked (adapters/validation.py) before anything loops or
+    allocates on them; every failure is a LoadError.
+    """
+    check_requested_heads(n_heads)
     checkpoint = read_headers(located)
     hf = located.config
+    check_config(hf)
     if n_heads is None and hf is None:
         n_heads = heads_in_metadata(checkpoint.metadata)
     detected = detect(hf, checkpoint.names())  # 1. the family, by layout; model_type a hint
@@ -40,14 +49,15 @@ def open_located(located: Located, n_heads: int | None = None) -> Model:
     try:
         cfg = family.derive_config(hf, tensors, n_heads)  # 2. defaults < shapes < config.json < n_heads
         cfg = replace(cfg, notes=[*detected.notes, *cfg.notes])  # how the family was chosen, said first
+        check_derived(cfg, hf, n_heads)
         table = family.rules_for(cfg, tensors)  # 3. this checkpoint's slot table
+        check_against_tensors(family, cfg, hf, tensors, table.rules, n_heads)
         return Model(located, checkpoint, family, cfg, table, tensors, n_heads)  # 4. expanded over layers
     except LoadError:
         raise
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError, ZeroDivisionError) as e:
-        # A config.json that names a family whose tensors or numbers do not fit it.
+    except Exception as e:  # noqa: BLE001 - a family's facts read config.json freely: whatever it trips on is a refusal
         raise LoadError(f"{located.display} looks like {family.arch} but its config or shapes do not fit: "
-                        f"{e}.") from e
+                        f"{type(e).__name__}: {str(e)[:200]}.") from e
 
 
 def read_headers(located: Located) -> Checkpoint:
@@ -60,5 +70,6 @@ def read_headers(located: Located) -> Checkpoint:
 
 def heads_in_metadata(metadata: dict[str, str]) -> int | None:
     """A head count some writers put in the safetensors header (used only without config.json)."""
-    return next((int(v) for k, v in metadata.items() if k in _HEAD_KEYS and str(v).isdigit()), None)
+    found = next((int(v) for k, v in metadata.items() if k in _HEAD_KEYS and _ASCII_COUNT.fullmatch(str(v))), None)
+    return found or None  # '0' says nothing
 

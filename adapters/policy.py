@@ -44,8 +44,8 @@ def parse_bytes(text: str) -> int:
         number = float(m.group(1)) if m else -1.0
     except ValueError:
         number = -1.0
-    if number <= 0:
-        raise LoadError(f"{text!r} is not a size in bytes (like 2000000000 or 2GB).")
+    if not 0 < number < float("inf"):  # '1e400' parses as inf, which no int can hold
+        raise LoadError(f"{str(text)[:60]!r} is not a size in bytes (like 2000000000 or 2GB).")
     return int(number * 1000 ** "_KMGT".index(m.group(2) or "_"))
 
 

@@ -16,11 +16,16 @@ BY_MODEL_TYPE: dict[str, type[Family]] = {}  # config.json model_type -> the fam
 # shares its layout with one listed (Mistral and Gemma store Llama's names) and is chosen only when config.json's
 # model_type names it.
 DETECTION_ORDER = (
+    "olmo2",  # Llama's projections; norms only after each sublayer, q/k normed over the whole projection
+    "gemma3",  # Llama's names + per-head q/k norms + a norm before and after the MLP
+    "olmo",  # Llama's projections, no norm weights at all
     "qwen3",  # Llama's names + per-head q/k norms
     "gemma2",  # Llama's names + a norm before and after the MLP
     "qwen2",  # Llama's names + q, k, v biases without an o bias
+    "starcoder2",  # Llama's attention names, a plain c_fc/c_proj MLP
     "llama",  # also Granite and other decoders stored under Llama's names
     "phi3",  # fused qkv_proj and gate_up_proj
+    "phi",  # Llama's q/k/v names, a `dense` output, fc1/fc2 and one shared norm per layer
     "roberta",  # BERT's names under 'roberta.', or with RoBERTa's lm_head
     "bert",
     "bloom",  # fused query_key_value + a norm on the embeddings

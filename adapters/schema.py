@@ -62,8 +62,10 @@ LAYER_SLOTS: dict[str, tuple[str, str]] = {
     "attn.b_K": ("[n_kv_heads, d_head]", "key bias"),
     "attn.b_V": ("[n_kv_heads, d_head]", "value bias"),
     "attn.b_O": ("[d_model]", "output bias"),
-    "attn.q_norm.w": ("[d_head]", "per-head RMSNorm on queries (Qwen3, Gemma3)"),
-    "attn.k_norm.w": ("[d_head]", "per-head RMSNorm on keys"),
+    # [d_head] when one norm is shared by every head (cfg.qk_norm == "head": Qwen3, Gemma3); [n_heads, d_head]
+    # (k: [n_kv_heads, d_head]) when the norm runs over the whole projection (cfg.qk_norm == "projection": OLMo2)
+    "attn.q_norm.w": ("[d_head] | [n_heads, d_head]", "RMSNorm on queries, before rotary (Qwen3, Gemma3, OLMo2)"),
+    "attn.k_norm.w": ("[d_head] | [n_kv_heads, d_head]", "RMSNorm on keys, before rotary"),
     "cross_attn.W_Q": ("[n_heads, d_model, d_head]", "cross-attention queries, from the decoder's stream"),
     "cross_attn.W_K": ("[n_kv_heads, d_model, d_head]", "cross-attention keys, from the encoder's output"),
     "cross_attn.W_V": ("[n_kv_heads, d_model, d_head]", "cross-attention values, from the encoder's output"),

@@ -11,6 +11,8 @@ import glob
 import hashlib
 import json
 import os
+import re
+import stat
 import tempfile
 import weakref
 from dataclasses import dataclass, field
@@ -22,6 +24,9 @@ from .units import human_bytes
 SAFE_PATTERNS = ["config.json", "model.safetensors.index.json", "*.safetensors"]
 BIN_PATTERNS = ["config.json", "pytorch_model.bin.index.json", "pytorch_model*.bin"]
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # config.json files are a few kB
+# A shard index lists each tensor once (~100 bytes): the largest real ones are under 10 MB. Parsing JSON costs
+# several times its size in Python objects, so the bound is kept near the safetensors header's.
+MAX_INDEX_BYTES = 32 * 1024 * 1024
 
 
 @dataclass
@@ -37,9 +42,12 @@ class Located:
 
 
 def file_identity(paths: list[str]) -> str:
-    """path + size + mtime of every file: cheap, and changes when the files do."""
+    """path + size + mtime of every file that exists: cheap, and changes when the files do (config.json
+    included, so an edited config opens afresh)."""
     parts = []
     for p in paths:
+        if not os.path.exists(p) and os.path.basename(p) == "config.json":
+            continue
         st = os.stat(p)
         parts.append(f"{os.path.realpath(p)}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)
@@ -47,7 +55,7 @@ def file_identity(paths: list[str]) -> str:
 
 def read_config(path: str) -> dict | None:
     """config.json as plain JSON (nothing in it is executed), or None when absent."""
-    if not os.path.isfile(path):
+    if not _is_regular(path):
         return None
     try:
         if os.path.getsize(path) > MAX_CONFIG_BYTES:
@@ -63,12 +71,44 @@ def read_config(path: str) -> dict | None:
     return cfg
 
 
+def _is_regular(path: str) -> bool:
+    """A regular file (after links): a FIFO or device named *.safetensors would block or never end when read."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _inside(folder: str, path: str) -> bool:
+    """Whether `path`, links followed, stays in `folder`. A Hub cache snapshot's files link to the repo's
+    blobs (snapshots/<commit>/x -> ../../blobs/<hash>), so there the repo's folder is the bound."""
+    bound = os.path.dirname(os.path.dirname(folder)) if os.path.basename(os.path.dirname(folder)) == "snapshots" \
+        else folder
+    return os.path.commonpath([bound, os.path.realpath(path)]) == bound
+
+
 def _weights_in_folder(folder: str) -> tuple[list[str], bool]:
-    """The weight files of a Hugging Face folder: safetensors first, else torch .bin."""
+    """The weight files of a Hugging Face folder: safetensors first, else torch .bin. Only regular files inside
+    the folder count: a link that leads out of it is refused."""
+    files, is_torch = _weight_files(folder)
+    outside = [os.path.basename(f) for f in files if not _inside(folder, f)]
+    if outside:
+        raise LoadError(f"{outside[0][:100]} in {folder} is a link to a file outside the folder; links that "
+                        "lead out of a model folder are not followed. Copy the file into the folder instead.")
+    return files, is_torch
+
+
+def _weight_files(folder: str) -> tuple[list[str], bool]:
     for index_name, single, is_torch in (("model.safetensors.index.json", "model.safetensors", False),
                                          ("pytorch_model.bin.index.json", "pytorch_model.bin", True)):
         index = os.path.join(folder, index_name)
-        if os.path.isfile(index):
+        if _is_regular(index):
+            if not _inside(folder, index):
+                raise LoadError(f"{index_name} in {folder} is a link to a file outside the folder; links that "
+                                "lead out of a model folder are not followed.")
+            if os.path.getsize(index) > MAX_INDEX_BYTES:
+                raise LoadError(f"{index_name} is {human_bytes(os.path.getsize(index))}, larger than any real "
+                                f"shard index ({human_bytes(MAX_INDEX_BYTES)}); re-download the checkpoint.")
             try:
                 with open(index, encoding="utf-8") as f:
                     weight_map = json.load(f)["weight_map"]
@@ -81,14 +121,14 @@ def _weights_in_folder(folder: str) -> tuple[list[str], bool]:
             # A shard is a plain file name in this folder: never a path that leads out of it.
             paths = [os.path.join(folder, s) for s in shards]
             missing = [s for s, p in zip(shards, paths)
-                       if "/" in s or "\\" in s or ".." in s or not os.path.isfile(p)]
+                       if "/" in s or "\\" in s or ".." in s or not _is_regular(p)]
             if missing:
                 raise LoadError(f"{index_name} names shards that are not in the folder: "
                                 f"{', '.join(m[:80] for m in missing[:3])}. Re-download the checkpoint.")
             return paths, is_torch
-        if os.path.isfile(os.path.join(folder, single)):
+        if _is_regular(os.path.join(folder, single)):
             return [os.path.join(folder, single)], is_torch
-    loose = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors"))
+    loose = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors") and _is_regular(os.path.join(folder, f)))
     if loose:
         return [os.path.join(folder, f) for f in loose], False
     raise LoadError(f"No weights in {folder}: expected model.safetensors, a sharded "
@@ -107,15 +147,18 @@ def _from_path(path: str) -> Located:
     real = os.path.realpath(path)
     if os.path.isdir(real):
         files, is_torch = _weights_in_folder(real)
-        return Located(files, read_config(os.path.join(real, "config.json")), file_identity(files),
-                       path, "folder", is_torch)
+        config = os.path.join(real, "config.json")
+        if os.path.lexists(config) and not _inside(real, config):
+            raise LoadError(f"config.json in {path} is a link to a file outside the folder; links that lead out "
+                            "of a model folder are not followed.")
+        return Located(files, read_config(config), file_identity([*files, config]), path, "folder", is_torch)
     if not os.path.exists(real):
         raise LoadError(f"{path} does not exist. Give a folder, a .safetensors file, or a Hub id like 'gpt2'.")
     if not os.path.isfile(real):
         raise LoadError(f"{path} is not a regular file or folder.")
     is_torch = real.endswith((".bin", ".pt", ".pth"))
     sibling = os.path.join(os.path.dirname(real), "config.json")
-    return Located([real], read_config(sibling), file_identity([real]), path, "file", is_torch)
+    return Located([real], read_config(sibling), file_identity([real, sibling]), path, "file", is_torch)
 
 
 def from_upload(data, name: str = "upload.safetensors", max_bytes: int | None = None) -> Located:
@@ -130,8 +173,11 @@ def from_upload(data, name: str = "upload.safetensors", max_bytes: int | None = 
     size = _size_of(data)
     if size is not None and size > limit:
         raise _too_big(name, size, limit)
+    # Spooled under the uploaded name (in a folder of its own), so every message about the file names it.
     # Kept open past this function (the model's keepalive closes and removes it), so no `with`.
-    tmp = tempfile.NamedTemporaryFile(prefix="weights-", suffix=".upload", delete=False)  # noqa: SIM115
+    folder = tempfile.mkdtemp(prefix="weights-upload-")
+    on_disk = _UNSAFE_IN_NAME.sub("_", name)[-200:].lstrip(".") or "upload.safetensors"
+    tmp = open(os.path.join(folder, on_disk), "xb")  # noqa: SIM115
     digest, written = hashlib.sha1(), 0
     try:
         for block in _chunks(data):
@@ -142,8 +188,7 @@ def from_upload(data, name: str = "upload.safetensors", max_bytes: int | None = 
             tmp.write(block)
         tmp.flush()
     except (OSError, TypeError, ValueError, BufferError) as e:
-        tmp.close()
-        os.unlink(tmp.name)
+        _Unlinker(tmp).remove()
         if isinstance(e, LoadError):
             raise
         raise LoadError(f"Could not store the upload {name}: {str(e)[:200]}. Try uploading it again.") from e
@@ -181,6 +226,9 @@ def _chunks(data, chunk: int = 16 * 1024 * 1024):
         raise LoadError(f"Cannot read an upload of type {type(data).__name__}; give bytes or a file.")
 
 
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._ ()+-]")  # what an uploaded name may not carry into a file name
+
+
 class _Unlinker:
     """Removes the spooled upload when the model that holds it goes away, or at exit at the latest."""
 
@@ -195,6 +243,7 @@ class _Unlinker:
         try:
             self.tmp.close()
             os.unlink(self.tmp.name)
+            os.rmdir(os.path.dirname(self.tmp.name))
         except OSError:
             pass
 
@@ -213,16 +262,22 @@ def hub_plan(info) -> tuple[list[str], int]:
     """The files a Hub model's `model_info(files_metadata=True)` says we would download, and their bytes.
 
     Top-level files only: config.json plus the safetensors weights (else the pickle .bin ones).
+    A file the listing gives no size for is refused rather than counted as 0: the limit could not be checked.
     """
     sizes = {}
     for sib in getattr(info, "siblings", None) or []:
         lfs = getattr(sib, "lfs", None)
         size = sib.size if getattr(sib, "size", None) is not None else getattr(lfs, "size", None)
         if "/" not in sib.rfilename:
-            sizes[sib.rfilename] = int(size or 0)
+            sizes[sib.rfilename] = size
     for patterns in (SAFE_PATTERNS, BIN_PATTERNS):
         files = sorted(f for f in sizes if any(fnmatch.fnmatchcase(f, p) for p in patterns))
         if any(f.endswith((".safetensors", ".bin")) for f in files):
+            unsized = [f for f in files if type(sizes[f]) is not int or sizes[f] < 0]
+            if unsized:
+                raise LoadError(f"The Hub does not say how large {unsized[0][:100]} is, so the download cannot be "
+                                "checked against the size limit before it starts; it is not downloaded. Try "
+                                "again later, or download it yourself and open the folder.")
             return files, sum(sizes[f] for f in files)
     return [], 0
 

@@ -5,25 +5,28 @@ do not divide the width, a head size given as a string. Opening (adapters/openin
 order, and each refusal is a LoadError naming the config field and the tensor or shape it contradicts:
     check_requested_heads(n_heads)         the caller's head count
     check_config(hf)                       every config.json field the adapters read has its type and range
-    check_derived(cfg, hf, n_heads)        the derived ModelConfig: whole numbers in range, kv heads divide heads
-    check_against_tensors(...)             the layer count and the per-head split agree with the stored shapes
+    check_derived(cfg, hf, n_heads)        the derived ModelConfig: whole numbers in range, names are strings
+    check_against_tensors(...)             the layer count and the per-head split agree with the stored shapes;
+                                           kv heads divide the heads
 """
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import numpy as np
 
 from . import schema
-from .checkpoint import MAX_ELEMENTS, MAX_TENSORS
+from .checkpoint import MAX_ELEMENTS
 from .config import ALIASES, ModelConfig
 from .errors import LoadError
 from .layout import Tensors
 
 MAX_HEADS = 2**16  # far above any real model (the widest have 128 query heads)
 _SIZE = (1, MAX_ELEMENTS)
-# ModelConfig field -> the range its whole number must lie in. A layer stores at least one tensor.
-INT_RANGES = {"n_layers": (0, MAX_TENSORS), "d_model": _SIZE, "n_heads": (1, MAX_HEADS),
+# ModelConfig field -> the range its whole number must lie in. The layer count is bounded by the tensors
+# stored (check_against_tensors), which says more than a range would.
+INT_RANGES = {"n_layers": (0, 2**63), "d_model": _SIZE, "n_heads": (1, MAX_HEADS),
               "n_kv_heads": (1, MAX_HEADS), "d_head": _SIZE, "d_mlp": _SIZE, "d_vocab": _SIZE,
               "n_ctx": (0, MAX_ELEMENTS), "rotary_dim": (0, MAX_ELEMENTS), "pos_offset": (0, MAX_ELEMENTS)}
 STR_FIELDS = ("act", "positional", "norm", "norm_position")
@@ -90,18 +93,29 @@ def check_config(hf: dict | None) -> None:
 
 def check_derived(cfg: ModelConfig, hf: dict | None, requested: int | None) -> None:
     """The ModelConfig derived from config.json, the shapes and the caller: every count and size a whole
-    number in range, strings strings, the rotary base a positive number, kv heads dividing the heads."""
+    number in range, names strings, the rotary base a positive number."""
     for name, (low, high) in INT_RANGES.items():
         value = getattr(cfg, name)
         if value is not None and (type(value) is not int or not low <= value <= high):
-            raise LoadError(f"{_origin(name, hf, requested)} gives {name} = {_shown(value)}, which is not a whole "
-                            f"number from {low:,} to {high:,}.")
+            heads = f" (d_model // n_heads, n_heads = {cfg.n_heads} from {_origin('n_heads', hf, requested)})" \
+                if name == "d_head" and cfg.n_heads and not (hf or {}).get("head_dim") else ""
+            raise LoadError(f"{_origin(name, hf, requested)} gives {name} = {_shown(value)}{heads}, which is not a "
+                            f"whole number from {low:,} to {high:,}.")
     for name in STR_FIELDS:
         value = getattr(cfg, name)
         if value is not None and not isinstance(value, str):
             raise LoadError(f"{_origin(name, hf, requested)} gives {name} = {_shown(value)}, not a name.")
-    if cfg.rotary_base is not None:
-        _positive(_origin("rotary_base", hf, requested), cfg.rotary_base)
+    for f in fields(cfg):  # scales and multipliers families add: a config's 1e400 parses as inf
+        value = getattr(cfg, f.name)
+        if type(value) is float and not math.isfinite(value):
+            raise LoadError(f"{_origin(f.name, hf, requested)} gives {f.name} = {value}, which is not a finite number.")
+    if cfg.rotary_base is not None and not (_is_number(cfg.rotary_base) and cfg.rotary_base > 0):
+        raise LoadError(f"{_origin('rotary_base', hf, requested)} gives rotary_base = {_shown(cfg.rotary_base)}, "
+                        "which is not a finite positive number.")
+
+
+
+def _check_grouping(cfg: ModelConfig, hf: dict | None, requested: int | None) -> None:
     if cfg.n_heads and cfg.n_kv_heads and cfg.n_heads % cfg.n_kv_heads:
         raise LoadError(f"{_origin('n_kv_heads', hf, requested)} gives n_kv_heads = {cfg.n_kv_heads}, which does "
                         f"not divide n_heads = {cfg.n_heads} ({_origin('n_heads', hf, requested)}): each key/value "
@@ -122,6 +136,11 @@ def check_against_tensors(family, cfg: ModelConfig, hf: dict | None, tensors: Te
     _check_layers(family, cfg, hf, tensors)
     if cfg.n_heads is None:
         return
+    _check_splits(cfg, hf, tensors, rules, requested)
+    _check_grouping(cfg, hf, requested)
+
+
+def _check_splits(cfg: ModelConfig, hf: dict | None, tensors: Tensors, rules, requested: int | None) -> None:
     for slot_template, (source, transform) in rules.items():
         layered = "{l}" in slot_template
         if schema.split_layer(schema.expand(slot_template, 0))[1] not in schema.HEAD_SLOTS:
@@ -138,7 +157,7 @@ def _check_layers(family, cfg: ModelConfig, hf: dict | None, tensors: Tensors) -
     where = _origin("n_layers", hf, None)
     template = family.layer_template()
     if stored > len(tensors.shapes):  # numbered past what the file holds: layers are missing
-        found = next((n for n in tensors.shapes if template and tensors.count_layers(template) == stored), None)
+        found = tensors.resolve(template, stored - 1) if template else None
         raise LoadError(f"A tensor is numbered as layer {stored - 1:,}" + (f" ({found[:120]!r})" if found else "")
                         + f", but the checkpoint holds only {len(tensors.shapes):,} tensors: layers are missing.")
     if declared > stored:
@@ -177,7 +196,7 @@ def _origin(field: str, hf: dict | None, requested: int | None) -> str:
     if field in ("n_heads", "d_head", "n_kv_heads") and requested is not None:
         return f"the head count you gave ({requested})" if field == "n_heads" else "the head count you gave"
     key = next((k for k in ALIASES.get(field, ()) if (hf or {}).get(k) is not None), None)
-    return f"config.json's {key!r}" if key else f"{field} (read off the tensor shapes)"
+    return f"config.json's {key!r}" if key else f"{field} (as derived from the shapes and config)"
 
 
 def _shown(value) -> str:
@@ -198,13 +217,13 @@ def _whole(key: str, value, low: int, high: int) -> None:
 
 
 def _is_number(value) -> bool:
-    return type(value) in (int, float) and math.isfinite(value)
+    """An int or a finite float (JSON's 1e400 parses as inf); never a bool."""
+    return type(value) is int or (type(value) is float and math.isfinite(value))
 
 
 def _positive(key: str, value) -> None:
     if not (_is_number(value) and value > 0):
-        raise _field(key, value, "must be a finite positive number") if "config.json" not in key else \
-            LoadError(f"{key} gives {_shown(value)}, which is not a finite positive number.")
+        raise _field(key, value, "must be a finite positive number")
 
 
 def _fraction(key: str, value) -> None:

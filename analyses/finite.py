@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-_AXES = ("row", "col")
+_AXES = {2: ("row", "col"), 3: ("head", "row", "col")}  # names of a matrix's axes, and a per-head stack's
 
 
 @dataclass(frozen=True)
@@ -23,9 +23,9 @@ class NonFinite:
     first: tuple[int, ...]  # index of the first one in C order
 
     def where(self) -> str:
-        """'row 0, col 7' for a matrix, 'index (1, 2, 3)' otherwise."""
-        if len(self.first) == 2:
-            return ", ".join(f"{axis} {i}" for axis, i in zip(_AXES, self.first))
+        """'row 0, col 7' for a matrix, 'head 2, row 0, col 7' for a per-head stack, 'index 5' otherwise."""
+        if len(self.first) in _AXES:
+            return ", ".join(f"{axis} {i}" for axis, i in zip(_AXES[len(self.first)], self.first))
         return f"index {self.first[0]}" if len(self.first) == 1 else f"index {self.first}"
 
     def words(self) -> str:

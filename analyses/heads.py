@@ -8,10 +8,15 @@ Its two circuits are rank-d_head d_model x d_model matrices:
 They are never formed: both are A @ B.T with thin A, B (d_model, d_head), so their Frobenius
 norm comes from the d_head x d_head Gram matrices and their singular values from R_A @ R_B.T
 (analyses.thin_products).
+
+A head whose own weights (W_Q[h], W_O[h] and its kv head's W_K, W_V) hold NaN or Inf gets NaN
+statistics and is left out of clustering: its norms and circuits mix every entry, so nothing of it
+is meaningful, while the layer's other heads are computed as usual (`finite_heads`). Statistics
+are taken in float64, so values near float32's limit do not overflow.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,8 +53,25 @@ def ov_parts(w: LayerWeights) -> tuple[np.ndarray, np.ndarray]:
     return w.W_V[w.kv()], np.swapaxes(w.W_O, 1, 2)
 
 
+def finite_heads(w: LayerWeights) -> np.ndarray:
+    """(n_heads,) bool: whether every weight a head reads (its kv head's included) is finite."""
+    kv = w.kv()
+    ok = [np.isfinite(a.reshape(a.shape[0], -1)).all(axis=1) for a in (w.W_Q, w.W_K[kv], w.W_V[kv], w.W_O)]
+    return np.logical_and.reduce(ok)
+
+
 def layer_statistics(w: LayerWeights) -> dict[str, np.ndarray]:
-    """Every statistic of STATISTICS for each head of one layer: key -> (n_heads,)."""
+    """Every statistic of STATISTICS for each head of one layer: key -> (n_heads,); NaN for a head with NaN
+    or Inf weights (see the module doc)."""
+    ok = finite_heads(w)
+    if not ok.all():
+        kv = w.kv()[ok]
+        sub = LayerWeights(w.W_Q[ok], w.W_K[kv], w.W_V[kv], w.W_O[ok]) if ok.any() else None
+        out = {k: np.full(len(ok), np.nan) for k in STATISTICS}
+        if sub is not None:
+            for k, v in layer_statistics(sub).items():
+                out[k][ok] = v
+        return out
     kv = w.kv()
     per_head = {"Q": w.W_Q, "K": w.W_K[kv], "V": w.W_V[kv], "O": w.W_O}  # K, V: the kv head each head reads
     out = {}
@@ -116,10 +138,11 @@ def standardise(features: np.ndarray) -> np.ndarray:
 # ---- Ward clustering of heads ----------------------------------------------------------------
 @dataclass
 class Clustering:
-    labels: list[str]  # one per head: 'H3', or 'L3H7' across layers
+    labels: list[str]  # one per head clustered: 'H3', or 'L3H7' across layers
     linkage: np.ndarray  # (n-1, 4) scipy's Ward linkage of the standardised features
     nearest: np.ndarray  # (n,) Euclidean distance to the nearest other head, in that feature space
     neighbour: np.ndarray  # (n,) index of that nearest head
+    dropped: list[str] = field(default_factory=list)  # heads left out: their features hold NaN or Inf
 
     def cut(self, k: int) -> np.ndarray:
         """(n,) cluster ids 1..k: the tree cut into at most k clusters."""
@@ -155,15 +178,28 @@ def standardised_distances(features: np.ndarray, block: int = COLUMN_BLOCK) -> n
     return np.sqrt(np.maximum(distance.squareform(d2, checks=False), 0.0))
 
 
+def clusterable(features: np.ndarray) -> np.ndarray:
+    """(n,) bool: the heads (rows) whose features are all finite, which `ward` clusters."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        if np.isfinite(features.sum(dtype=np.float64)):
+            return np.ones(len(features), bool)
+    return np.isfinite(features).all(axis=1)
+
+
 def ward(features: np.ndarray, labels: list[str]) -> Clustering:
-    """Ward linkage of heads (rows of `features`, unstandardised); needs at least two heads."""
+    """Ward linkage of heads (rows of `features`, unstandardised); heads with NaN or Inf features are left out
+    (`dropped`); needs at least two heads left."""
+    ok = clusterable(features)
+    dropped = [label for label, good in zip(labels, ok) if not good]
+    if dropped:
+        features, labels = features[ok], [label for label, good in zip(labels, ok) if good]
     if len(features) < 2:
-        raise ValueError("clustering needs at least two heads")
+        raise ValueError("clustering needs at least two heads with finite weights")
     dists = standardised_distances(features)  # condensed; Ward on it == Ward on the standardised points
     square = distance.squareform(dists)
     np.fill_diagonal(square, np.inf)
     tree = hierarchy.linkage(dists, method="ward")
-    return Clustering(list(labels), tree, square.min(axis=1), square.argmin(axis=1))
+    return Clustering(list(labels), tree, square.min(axis=1), square.argmin(axis=1), dropped)
 
 
 def dendrogram_links(c: Clustering, k: int, max_leaves: int = 200) -> tuple[list[dict], list[dict]]:
@@ -208,22 +244,36 @@ def head_tiles(stack: np.ndarray, max_cells: int) -> np.ndarray:
 
 # ---- readings (markdown computed from the numbers) -------------------------------------------
 def statistics_reading(values: np.ndarray, label: str) -> str:
-    """Extremes, the most uneven layer, and the trend with depth of one statistic (n_layers, n_heads)."""
+    """Extremes, the most uneven layer, and the trend with depth of one statistic (n_layers, n_heads).
+    NaN entries (heads with NaN or Inf weights) are left out and counted."""
     n_layers, n_heads = values.shape
-    hi, lo = np.unravel_index(values.argmax(), values.shape), np.unravel_index(values.argmin(), values.shape)
+    known = ~np.isnan(values)
+    if not known.any():
+        return f"**{label}**: no head has finite weights, so there is nothing to read."
+    hi = np.unravel_index(np.where(known, values, -np.inf).argmax(), values.shape)
+    lo = np.unravel_index(np.where(known, values, np.inf).argmin(), values.shape)
     text = (f"**{label}**: largest at **L{hi[0]}H{hi[1]}** ({values[hi]:.3g}), smallest at "
             f"**L{lo[0]}H{lo[1]}** ({values[lo]:.3g})")
     text += f", a ratio of {values[hi] / values[lo]:.2f}×." if values[lo] > 0 else "."
-    means = values.mean(axis=1)  # (n_layers,)
-    spread = values.std(axis=1) / np.where(means != 0, np.abs(means), 1)
+    rows = known.any(axis=1)  # layers with at least one head to read
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.array([values[l][known[l]].mean() if rows[l] else np.nan for l in range(n_layers)])
+        spread = np.array([values[l][known[l]].std() if rows[l] else np.nan for l in range(n_layers)])
+        spread = spread / np.where(means != 0, np.abs(means), 1)
     if n_heads > 1:
-        text += f" Heads differ most within layer {spread.argmax()} (std/mean {spread.max():.2f})."
-    if n_layers >= 3 and np.ptp(means) > 0:
-        rho = stats.spearmanr(np.arange(n_layers), means).statistic
+        worst = int(np.nanargmax(spread))
+        text += f" Heads differ most within layer {worst} (std/mean {spread[worst]:.2f})."
+    depth = np.flatnonzero(rows)
+    if len(depth) >= 3 and np.ptp(means[depth]) > 0:
+        rho = stats.spearmanr(depth, means[depth]).statistic
         trend = "grows with depth" if rho > 0.5 else "shrinks with depth" if rho < -0.5 else "has no steady trend with depth"
-        peak = f", peaking in layer {means.argmax()}" if 0 < means.argmax() < n_layers - 1 else ""
-        text += (f" The layer mean {trend} (Spearman ρ = {rho:+.2f}): {means[0]:.3g} in layer 0, "
-                 f"{means[-1]:.3g} in layer {n_layers - 1}{peak}.")
+        top = int(depth[np.argmax(means[depth])])
+        peak = f", peaking in layer {top}" if depth[0] < top < depth[-1] else ""
+        text += (f" The layer mean {trend} (Spearman ρ = {rho:+.2f}): {means[depth[0]]:.3g} in layer {depth[0]}, "
+                 f"{means[depth[-1]]:.3g} in layer {depth[-1]}{peak}.")
+    unknown = values.size - int(known.sum())
+    if unknown:
+        text += f" ⚠️ {unknown} head{'s' * (unknown != 1)} with NaN or Inf weights {'have' if unknown != 1 else 'has'} no value here."
     return text
 
 

@@ -98,6 +98,9 @@ def downsample(values: np.ndarray, grid: tuple[int, int], method: str = "mean",
         hi = np.maximum.reduceat(np.maximum.reduceat(values, rs, axis=0), cs, axis=1)
         lo = np.minimum.reduceat(np.minimum.reduceat(values, rs, axis=0), cs, axis=1)
         out = np.where(np.abs(lo) > np.abs(hi), lo, hi)
+    # a float64 block mean of values near float32's limit may round past it: kept finite, as the values were
+    limit = np.finfo(np.float32).max
+    out = np.where(np.isfinite(out), np.clip(out, -limit, limit), out)
     return Blocks(out.astype(np.float32), row_edges + offset[0], col_edges + offset[1], method, (n_rows, n_cols))
 
 

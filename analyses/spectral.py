@@ -11,6 +11,8 @@ Conventions are WeightWatcher's (0.7.7) so the numbers agree with it:
 - log_spectral_norm = log10(lambda_max); alpha_weighted = alpha * log_spectral_norm;
 - stable_rank = sum lambda / lambda_max.
 All metrics come from one eigendecomposition of the smaller Gram matrix (W^T W or W W^T).
+Inputs must be finite (callers skip a matrix with NaN or Inf: every eigenvalue mixes every entry);
+values near float32's limit are squared in float64, so their Gram matrix does not overflow.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ UNDER_TRAINED = 6.0  # alpha above this: WeightWatcher's "under-trained" (its do
 OVER_TRAINED = 2.0  # alpha below this: "over-trained / over-fit"
 _PRECISE_BELOW = 192  # Gram matrices this small cost nothing in float64, so they always get it
 _TW_MARGIN = 4.0  # a spike must clear the MP edge by this many Tracy-Widom widths (P(noise) < ~1e-3)
+# A float32 Gram matrix is safe while N * max|w|^2 stays this far under float32's max (3.4e38)
+_F32_GRAM_LIMIT = 1e30
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def eigenvalues(w: np.ndarray, precise: bool | None = None) -> np.ndarray:
     w = np.asarray(w)
     small = min(w.shape)
     if precise is None:
-        precise = small <= _PRECISE_BELOW
+        precise = small <= _PRECISE_BELOW or not _fits_float32_gram(w)
     w = w.astype(np.float64 if precise else np.float32, copy=False)
     gram = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T  # (M, M)
     return np.clip(symmetric_eigenvalues(gram).astype(np.float64), 0.0, None)
@@ -83,9 +87,20 @@ def streamed_eigenvalues(row_blocks, n_cols: int) -> np.ndarray:
     gram = np.zeros((n_cols, n_cols))
     for block in row_blocks:
         block = block.reshape(-1, n_cols)  # (k, M)
+        if not _fits_float32_gram(block):
+            block = block.astype(np.float64)
         gram += block.T @ block
-    gram = gram if n_cols <= _PRECISE_BELOW else gram.astype(np.float32)
+    small_entries = np.abs(gram).max(initial=0.0) < _F32_GRAM_LIMIT
+    gram = gram if n_cols <= _PRECISE_BELOW or not small_entries else gram.astype(np.float32)
     return np.clip(symmetric_eigenvalues(gram).astype(np.float64), 0.0, None)
+
+
+def _fits_float32_gram(w: np.ndarray) -> bool:
+    """Whether w's Gram matrix can be formed in float32 without overflowing (values near float32's max cannot)."""
+    if w.size == 0:
+        return True
+    peak = float(np.abs(w).max())
+    return peak * peak * max(w.shape) < _F32_GRAM_LIMIT
 
 
 def symmetric_eigenvalues(gram: np.ndarray) -> np.ndarray:

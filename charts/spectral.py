@@ -27,7 +27,8 @@ def _position(rows: list[dict]) -> list[str]:
 def metric_by_layer(rows: list[dict], metric: str = "alpha") -> alt.Chart:
     """Points and lines of `metric` per layer, one colour per slot; click the legend to highlight a slot."""
     df = pd.DataFrame([{"where": p, "slot": r["slot"], "value": r[metric], "name": r["name"]}
-                       for p, r in zip(_position(rows), rows) if r[metric] is not None])
+                       for p, r in zip(_position(rows), rows) if r.get(metric) is not None],
+                      columns=["where", "slot", "value", "name"])
     order = list(dict.fromkeys(_position(rows)))
     pick = alt.selection_point(fields=["slot"], bind="legend")
     base = alt.Chart(df).encode(
@@ -54,6 +55,9 @@ def esd(evals: np.ndarray, fit: PowerLawFit | None, mp_edge: float | None, rand_
     """Log-log ESD with the fitted power-law tail (red) and MP bulk edge (orange); the shuffled copy beside it."""
     positive = evals[evals > 1e-12]
     pool = np.concatenate([positive, rand_evals[rand_evals > 1e-12]]) if rand_evals is not None else positive
+    if pool.size == 0:  # an all-zero matrix has no spectrum on a log axis
+        return alt.Chart(pd.DataFrame({"text": ["no positive eigenvalue to draw"]})).mark_text(size=14).encode(
+            text="text:N").properties(title=title, height=80)
     edges = np.geomspace(pool.min(), pool.max() * (1 + 1e-9), _BINS + 1)
     x = alt.X("lo:Q", scale=alt.Scale(type="log", domain=[float(edges[0]), float(edges[-1])]),
               title="eigenvalue λ = s² (log)")
@@ -92,7 +96,8 @@ def _rule(at: float, color: str, what: str) -> alt.Chart:
 def head_heatmap(rows: list[dict], kind: str, metric: str = "alpha") -> alt.Chart:
     """Layer x head grid of `metric` for one per-head kind ('attn.W_Q', ..., 'attn.QK', 'attn.OV')."""
     df = pd.DataFrame([{"layer": r["layer"], "head": r["head"], "value": r[metric]}
-                       for r in rows if r["slot"] == kind and r[metric] is not None])
+                       for r in rows if r["slot"] == kind and r.get(metric) is not None],
+                      columns=["layer", "head", "value"])
     color = alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="redyellowgreen", reverse=True)
                       if metric in ALPHA_METRICS else alt.Scale(scheme="viridis"))
     return alt.Chart(df).mark_rect().encode(

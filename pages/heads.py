@@ -54,6 +54,13 @@ if n_points < 2:
     st.info("A single head: nothing to cluster.")
     st.stop()
 clustering = cached("heads", "clustering", model, "Clustering the heads (Ward)…", layers=chosen, feature=feature)
+if clustering is None:
+    st.warning("Fewer than two of these heads have finite weights: nothing to cluster.")
+    st.stop()
+if clustering.dropped:
+    st.warning(f"{len(clustering.dropped)} heads left out of the clustering, their weights hold NaN or Inf: "
+               + ", ".join(clustering.dropped[:20]) + ("…" if len(clustering.dropped) > 20 else ""))
+n_points = len(clustering.labels)
 max_k = min(n_points, 12)
 k = st.slider("Clusters (k)", 2, max_k, min(4, max_k), key="heads_k") if max_k > 2 else max_k
 links, leaves = topic.dendrogram_links(clustering, k)

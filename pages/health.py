@@ -12,6 +12,10 @@ model = require_model()
 model_caption(model)
 
 result = cached("health", "compute", model, progress="Reading every tensor once…")
+st.session_state["health_scanned"] = model.cache_key  # the architecture page may now show its result for free
+if result.broken:
+    st.warning(topic.broken_reading(result))
+    st.dataframe(pd.DataFrame(topic.broken_rows(result)), hide_index=True, width="stretch", key="health_broken")
 st.markdown(topic.reading(result))
 info = {t.name: t for t in model.tensors()}
 df = pd.DataFrame([{"tensor": s.name, "category": CATEGORIES.get(info[s.name].category, ""),

@@ -6,8 +6,11 @@ from adapters.schema import CATEGORIES
 from adapters.units import human_bytes, human_count
 from charts import architecture as charts
 from topics import architecture as topic
+from topics import health as health_topic
 from ui.cache import cached
 from ui.session import model_caption, require_model
+
+SCAN_ON_VISIT_BYTES = 1 << 30  # ~1-2 s to read on one core
 
 st.title("Architecture")
 model = require_model()
@@ -15,6 +18,22 @@ model_caption(model)
 
 result = cached("architecture", "compute", model)
 summary, tensors, c = result.summary, result.tensors, model.cfg
+
+# The broken-checkpoint check reads every tensor, so on first visit it runs only for a model of at most
+# SCAN_ON_VISIT_BYTES (a second or two); a larger model gets it when asked, or once this session's
+# health page has scanned it (its result then comes from the shared cache at no cost).
+scanned = st.session_state.get("health_scanned") == model.cache_key
+if scanned or summary.bytes <= SCAN_ON_VISIT_BYTES or st.button(
+        f"Check every tensor for NaN, Inf and all-zero matrices (reads all {human_bytes(summary.bytes)})",
+        key="overview_scan"):
+    health = cached("health", "compute", model, progress="Reading every tensor once…")
+    st.session_state["health_scanned"] = model.cache_key
+    if health.broken:
+        st.warning(health_topic.broken_reading(health))
+        st.dataframe(pd.DataFrame(health_topic.broken_rows(health)), hide_index=True, width="stretch",
+                     key="overview_broken")
+    else:
+        st.caption("Every tensor is finite, and no matrix is all zero or constant.")
 
 cols = st.columns(4)
 cols[0].metric("Parameters (unique)", human_count(summary.params_unique), help=f"{summary.params_unique:,}")

@@ -24,7 +24,7 @@ def _all_rows(model, with_heads: bool, shuffled: bool) -> topic.Spectra:
         if with_heads and layer is not None:
             heads += cached("spectral", "layer_heads", model, layer=layer, shuffled=shuffled)
     bar.empty()
-    return topic.Spectra(slots, heads, shuffled)
+    return topic.assemble(slots, heads, shuffled)
 
 
 st.title("Training quality (spectra)")
@@ -39,19 +39,21 @@ shuffled = right.toggle("Shuffled baselines (each matrix beside a copy with its 
                         value=False, key="spectral_shuffled")
 metrics = METRICS + SHUFFLED_METRICS if shuffled else METRICS
 result = _all_rows(model, with_heads, shuffled)
+if result.skipped:
+    st.warning(topic.skipped_reading(result))
 if not result.slots:
-    st.warning(topic.reading(result))
+    st.warning(topic.reading(result, with_skipped=False))
     st.stop()
 
 metric = st.selectbox("Metric", metrics, key="spectral_metric")
 st.altair_chart(charts.metric_by_layer(result.slots, metric), width="stretch")
-st.markdown(topic.reading(result))
+st.markdown(topic.reading(result, with_skipped=False))  # the skipped ones are in the warning above
 
 st.subheader("One matrix's spectrum")
 by_name = {r["name"]: r for r in result.slots}
 left, mid, right = st.columns(3)
 chosen = by_name[left.selectbox("Matrix", list(by_name), key="spectral_matrix")]
-is_attn = chosen["slot"] in schema.ATTN_WEIGHTS and result.heads
+is_attn = chosen["slot"] in schema.ATTN_WEIGHTS and any(r["layer"] == chosen["layer"] for r in result.heads)
 head = mid.selectbox("Head", [WHOLE] + list(range(model.cfg.n_heads or 0)) if is_attn else [WHOLE],
                      key="spectral_head")
 kind = right.selectbox("Per-head matrix", list(topic.HEAD_KINDS), key="spectral_kind", disabled=head == WHOLE)

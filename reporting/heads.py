@@ -6,6 +6,7 @@ import numpy as np
 from charts import heads as charts
 from reporting import Section
 from topics import heads as topic
+from topics.skipped import records
 
 TITLE = "Attention heads"
 
@@ -22,6 +23,7 @@ def section(result: topic.Heads) -> Section:
                        for k, v in stats.items()},
         "layers": {str(l): _clusters_json(cl, layer_k) for l, cl in result.layers.items()},
         "all_layers": {"feature": topic.FEATURES[result.feature], **_clusters_json(whole, model_k)} if whole else None,
+        "skipped": records(result.skipped),
     }
     chart_list = [charts.layer_head_map(stats["qk_norm"], topic.STATISTICS["qk_norm"]),
                   charts.layer_head_map(stats["ov_norm"], topic.STATISTICS["ov_norm"]),
@@ -36,6 +38,6 @@ def section(result: topic.Heads) -> Section:
 
 
 def _clusters_json(cl: topic.Clustering, k: int) -> dict:
-    return {"k": k, "clusters": cl.members(k),
+    return {"k": k, "clusters": cl.members(k), "dropped": cl.dropped,
             "nearest_neighbour": {lab: [cl.labels[int(j)], round(float(d), 6)]
                                   for lab, j, d in zip(cl.labels, cl.neighbour, cl.nearest)}}

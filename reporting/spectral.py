@@ -10,8 +10,10 @@ FIELDS = ("layer", "slot", "head", "alpha", "xmin", "ks_distance", "alpha_weight
 
 
 def section(result: topic.Spectra) -> Section:
-    """One record per schema matrix, then one per (layer, head, per-head matrix); report.jsonable nulls inf/nan."""
+    """One record per schema matrix, then one per (layer, head, per-head matrix); report.jsonable nulls inf/nan.
+    Then one per skipped matrix (a layer's heads: one for them all): {layer, slot, head, name, skipped: why}."""
     data = [{k: r[k] for k in FIELDS} for r in result.slots + result.heads]
+    data += [{k: r[k] for k in ("layer", "slot", "head", "name", "skipped")} for r in result.skipped]
     chart_list = [charts.metric_by_layer(result.slots, "alpha")] if result.slots else []
     if result.heads:
         chart_list.append(charts.head_heatmap(result.heads, "attn.OV", "alpha"))

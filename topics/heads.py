@@ -7,14 +7,17 @@
 Heads come from the per-head schema (W_Q[h], W_K[kv(h)], W_V[kv(h)], W_O[h]), never from cutting a fused
 qkv matrix into equal column blocks, which would mix query, key and value columns. The numerics are
 analyses.heads'; this module reads a model's layers into them, one layer's weights in memory at a time.
+Heads whose weights hold NaN or Inf get NaN statistics and are left out of clustering; `Heads.skipped`
+names the weights and where their first bad value is.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from adapters import schema
+from analyses import finite
 from analyses.attention import LayerWeights
 from analyses.heads import (
     FEATURES,
@@ -30,8 +33,10 @@ from analyses.heads import (
     head_tiles,
     layer_statistics,
     statistics_reading,
+    clusterable,
     ward,
 )
+from topics.skipped import Skipped, words
 
 __all__ = ["FEATURES", "STATISTICS", "Clustering", "Heads", "NO_HEADS", "Tiles", "clustering", "clustering_reading",
            "compute", "dendrogram_links", "feature_for", "head_labels", "layer_weights", "reading", "statistic_reading",
@@ -59,15 +64,28 @@ def statistics(model) -> dict[str, np.ndarray]:
     return _stack([layer_statistics(layer_weights(model, l)) for l in model.layers("attn.W_Q")])
 
 
-def clustering(model, layers: tuple[int, ...], feature: str = "weights") -> Clustering:
+def clustering(model, layers: tuple[int, ...], feature: str = "weights") -> Clustering | None:
     """Ward clustering of every head of `layers` by `feature` (a key of FEATURES); heads are 'H3' within one
-    layer, 'L3H7' across several."""
+    layer, 'L3H7' across several. Heads with NaN or Inf weights are left out (`dropped`); None when fewer
+    than two heads are left."""
     features, labels = [], []
     for l in layers:  # one layer's weights in memory at a time
         f = head_features(layer_weights(model, l), feature)  # (n_heads, n_features)
         features.append(f)
         labels += head_labels(len(f), None if len(layers) == 1 else l)
-    return ward(np.concatenate(features), labels)
+    features = np.concatenate(features)
+    return ward(features, labels) if clusterable(features).sum() >= 2 else None
+
+
+def layer_skipped(w: LayerWeights, layer: int) -> list[Skipped]:
+    """One layer's attention weights that hold NaN or Inf, each with its counts and first position."""
+    out = []
+    for weight, slot in _WEIGHTS.items():
+        bad = finite.nonfinite(getattr(w, weight))
+        if bad:
+            out.append(Skipped(schema.name(slot, layer), f"holds {bad.words()}: the heads reading it have no "
+                               "statistics and are not clustered", layer))
+    return out
 
 
 def feature_for(model, feature: str, n_heads: int) -> tuple[str, str | None]:
@@ -112,6 +130,7 @@ class Heads:
     all_layers: Clustering | None  # every head of every layer by `feature` (None for a single head)
     feature: str  # the key of FEATURES `all_layers` used
     tiles: Tiles | None  # layer 0's W_Q, per head
+    skipped: list[Skipped] = field(default_factory=list)  # attention weights with NaN or Inf (their heads skipped)
 
 
 def compute(model) -> Heads:
@@ -127,13 +146,14 @@ def compute(model) -> Heads:
     n_total = len(layers) * c.n_heads
     feature = affordable_feature("weights", n_total, c.d_model, c.d_head)
     keep = feature == "weights" and n_total > 1
-    per_stats, per_layer, features = [], {}, None
+    per_stats, per_layer, features, skipped = [], {}, None, []
     for i, l in enumerate(layers):
         w = layer_weights(model, l)
+        skipped += layer_skipped(w, l)
         per_stats.append(layer_statistics(w))
         if c.n_heads > 1 or keep:
             f = head_features(w, "weights")  # (n_heads, 4*d_model*d_head)
-            if c.n_heads > 1:
+            if c.n_heads > 1 and clusterable(f).sum() >= 2:
                 per_layer[l] = ward(f, head_labels(len(f)))
             if keep:
                 if features is None:
@@ -142,11 +162,12 @@ def compute(model) -> Heads:
     if n_total <= 1:
         whole = None
     elif features is not None:  # block by block: no full-size copy
-        whole = ward(features, [lab for l in layers for lab in head_labels(c.n_heads, l)])
+        labels = [lab for l in layers for lab in head_labels(c.n_heads, l)]
+        whole = ward(features, labels) if clusterable(features).sum() >= 2 else None
     else:
         whole = clustering(model, tuple(layers), feature)
     return Heads(c.n_heads, c.n_kv_heads, c.d_head, _stack(per_stats), per_layer, whole, feature,
-                 tiles(model, layers[0], "W_Q"))
+                 tiles(model, layers[0], "W_Q"), skipped)
 
 
 def statistic_reading(values: dict[str, np.ndarray], key: str) -> str:
@@ -159,12 +180,13 @@ def reading(result: Heads) -> str:
     clusters of all heads; NO_HEADS without a per-head view."""
     if not result.statistics:
         return NO_HEADS
-    parts = [statistic_reading(result.statistics, k) for k in ("qk_norm", "ov_norm", "norm_Q")]
+    parts = [words(result.skipped, "weight")] if result.skipped else []
+    parts += [statistic_reading(result.statistics, k) for k in ("qk_norm", "ov_norm", "norm_Q")]
     apart = [f"L{l}: {_most_isolated(cl)}" for l, cl in result.layers.items()]
     if apart:
         parts.append("Most isolated head of each layer (nearest-neighbour distance ÷ the layer's median): "
                      + "; ".join(apart) + ".")
-    if result.all_layers:
+    if result.all_layers and len(result.all_layers.labels) >= 2:
         parts.append(f"Across all layers ({FEATURES[result.feature]}): "
                      + clustering_reading(result.all_layers, min(MODEL_K, len(result.all_layers.labels))))
     return "\n\n".join(parts)

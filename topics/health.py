@@ -2,11 +2,16 @@
 
     result = compute(model)          # topics.scan reads each tensor once, in chunks
     print(reading(result))           # non-finite values, constant tensors, heavy tails, the largest weight
+    print(broken_reading(result))    # the "broken checkpoint" view: which tensors, how many bad values, where
+
+`compute` finds where the first NaN or Inf of a tensor is with a second pass over that tensor only
+(the scan counts them but does not keep positions), so a healthy model costs one pass.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from analyses import finite
 from analyses.tensor_stats import TensorStats
 from topics.executor import Progress, quiet
 from topics.scan import scan
@@ -14,14 +19,89 @@ from topics.scan import scan
 HEAVY_TAILS = 20.0  # excess kurtosis above this: a few huge weights dominate the tensor
 
 
+BROKEN_SHOWN = 20  # broken tensors listed in the reading; the table on the page lists them all
+_CHUNK = 1 << 20  # values per read of the first-position pass
+
+
+@dataclass(frozen=True)
+class Broken:
+    """A stored tensor that is broken: NaN or Inf values, or a matrix that is all zero or constant."""
+    name: str
+    shape: tuple[int, ...]
+    nan: int
+    inf: int
+    first: tuple[int, ...] | None  # index of the first NaN or Inf in the stored tensor; None when there is none
+    problem: str  # '3 NaN (first at row 0, col 7)', 'all zero', 'constant (every value 0.5)'
+
+
 @dataclass
 class Health:
     stats: list[TensorStats]  # one per stored tensor, checkpoint order (tied aliases are not stored)
+    broken: list[Broken] = field(default_factory=list)  # tensors with NaN or Inf, then all-zero or constant matrices
 
 
 def compute(model, progress: Progress = quiet) -> Health:
     """Every stored tensor's statistics; `progress(fraction, text)` after each tensor (it may raise to stop)."""
-    return Health(scan(model, progress=lambda done, total, name: progress(done / total, f"{done}/{total}: {name}")))
+    stats = scan(model, progress=lambda done, total, name: progress(done / total, f"{done}/{total}: {name}"))
+    return Health(stats, find_broken(model, stats))
+
+
+def find_broken(model, stats: list[TensorStats]) -> list[Broken]:
+    """The broken tensors among a scan's `stats`: NaN or Inf (located by a pass over those tensors only),
+    then matrices (2-D and up) with every value equal. Constant vectors are left out: norm weights of 1
+    and zero biases are how untrained vectors look."""
+    out = []
+    for s in stats:
+        if s.nan or s.inf:
+            bad = first_nonfinite(model.checkpoint, s.name)
+            first = bad.first if bad else None
+            out.append(Broken(s.name, tuple(s.shape), s.nan, s.inf, first,
+                              bad.words() if bad else f"{s.nan:,} NaN and {s.inf:,} Inf"))
+    for s in stats:
+        if len(s.shape) >= 2 and s.count > 1 and s.nan + s.inf == 0 and s.min == s.max:
+            what = "all zero" if s.min == 0 else f"constant (every value {s.min:.4g})"
+            out.append(Broken(s.name, tuple(s.shape), 0, 0, None, what))
+    return out
+
+
+def first_nonfinite(checkpoint, name: str) -> finite.NonFinite | None:
+    """Counts and the first position of one stored tensor's NaN and Inf, read in chunks where the format allows."""
+    shape = tuple(checkpoint.entries[name].shape)
+    if not hasattr(checkpoint, "iter_chunks"):
+        return finite.nonfinite(checkpoint.read(name).reshape(shape))
+    parts, offset = [], 0
+    for chunk in checkpoint.iter_chunks(name, _CHUNK):  # in order, so offsets are positions
+        parts.append((offset, finite.nonfinite(chunk)))
+        offset += chunk.size
+    return finite.merge(parts, shape)
+
+
+def broken_rows(result: Health) -> list[dict]:
+    """One JSON-ready row per broken tensor: {tensor, shape, NaN, Inf, first bad value at, problem}."""
+    return [{"tensor": b.name, "shape": " x ".join(map(str, b.shape)), "NaN": b.nan, "Inf": b.inf,
+             "first bad value at": ", ".join(map(str, b.first)) if b.first is not None else "",
+             "problem": b.problem} for b in result.broken]
+
+
+def broken_reading(result: Health) -> str:
+    """The "broken checkpoint" view in words: which tensors hold NaN or Inf and where, which matrices are
+    all zero or constant; '' for a healthy checkpoint."""
+    if not result.broken:
+        return ""
+    bad = [b for b in result.broken if b.nan or b.inf]
+    flat = [b for b in result.broken if not (b.nan or b.inf)]
+    parts = []
+    if bad:
+        values = sum(b.nan + b.inf for b in bad)
+        parts.append(f"**{len(bad)} tensor{'s' * (len(bad) != 1)} hold{'s' * (len(bad) == 1)} {values:,} NaN or Inf "
+                     f"values**: " + "; ".join(f"`{b.name}` {b.problem}" for b in bad[:BROKEN_SHOWN])
+                     + ("; …" if len(bad) > BROKEN_SHOWN else "") + ".")
+    if flat:
+        parts.append(f"**{len(flat)} matri{'ces' if len(flat) != 1 else 'x'} with no spread**: "
+                     + "; ".join(f"`{b.name}` is {b.problem}" for b in flat[:BROKEN_SHOWN])
+                     + ("; …" if len(flat) > BROKEN_SHOWN else "") + ".")
+    return ("⚠️ **This checkpoint looks broken.** " + " ".join(parts) + " Pages skip the matrices they cannot use "
+            "and say so; statistics use the finite values only.")
 
 
 def reading(result: Health) -> str:

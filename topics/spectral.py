@@ -9,7 +9,7 @@ the report all at once (`compute`), with the same seeds, so both show the same n
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from analyses.spectral import eigenvalues, mp_fit
 from analyses.spectral_reading import THRESHOLDS
 from topics import spectral_rows
 from topics.executor import LOCAL, Executor, Progress, quiet
+from topics.skipped import Skipped, words
 
 HEAD_KINDS = spectral_rows.HEAD_KINDS
 FLAGGED = 8  # verdict lines listed under the summary, the most extreme first
@@ -31,6 +32,19 @@ class Spectra:
     slots: list[dict]  # one row per schema matrix (topics.spectral_rows)
     heads: list[dict]  # one row per (layer, head, per-head matrix); empty without a per-head view
     shuffled: bool  # whether rows carry the shuffled baselines (rand_alpha, learned_spikes, ...)
+    skipped: list[dict] = field(default_factory=list)  # spectral_rows' skipped rows: {..., name, skipped: why}
+
+
+def assemble(slots: list[dict], heads: list[dict], shuffled: bool) -> Spectra:
+    """A Spectra from rows as spectral_rows makes them: skipped rows set apart from the rows with metrics."""
+    keep = [r for r in slots + heads if not spectral_rows.is_skipped(r)]
+    return Spectra([r for r in keep if r["level"] == "slot"], [r for r in keep if r["level"] == "head"], shuffled,
+                   [r for r in slots + heads if spectral_rows.is_skipped(r)])
+
+
+def skipped_reading(result: Spectra) -> str:
+    """'⚠️ 2 matrices skipped: `blocks.0.attn.W_Q` holds 3 NaN (first at row 0, col 7); ...' or ''."""
+    return words([Skipped(r["name"], r["skipped"], r["layer"]) for r in result.skipped])
 
 
 def compute(model, shuffled: bool = False, executor: Executor = LOCAL, progress: Progress = quiet) -> Spectra:
@@ -41,7 +55,7 @@ def compute(model, shuffled: bool = False, executor: Executor = LOCAL, progress:
     """
     slots = spectral_rows.slot_rows(model, shuffled, executor, lambda f, text: progress(f / 2, text))
     heads = spectral_rows.head_rows(model, shuffled, executor, lambda f, text: progress(0.5 + f / 2, text))
-    return Spectra(slots, heads, shuffled)
+    return assemble(slots, heads, shuffled)
 
 
 def layer_slots(model, layer: int | None, shuffled: bool = False) -> list[dict]:
@@ -54,11 +68,13 @@ def layer_heads(model, layer: int, shuffled: bool = False) -> list[dict]:
     return spectral_rows.head_rows(model, shuffled, layers={layer})
 
 
-def reading(result: Spectra) -> str:
-    """How many matrices look well trained, the extremes, the flagged ones, the heads, and the thresholds."""
+def reading(result: Spectra, with_skipped: bool = True) -> str:
+    """How many matrices look well trained, the extremes, the flagged ones, the heads, and the thresholds;
+    first what was skipped and why, unless the caller shows that on its own (`with_skipped=False`)."""
+    warning = skipped_reading(result) if with_skipped else ""
     if not result.slots:
-        return NO_MATRICES
-    text = spectral_reading.summary(result.slots)
+        return (warning + "\n\n" if warning else "") + NO_MATRICES
+    text = (warning + "\n\n" if warning else "") + spectral_reading.summary(result.slots)
     flags = spectral_reading.flagged(result.slots, limit=FLAGGED)
     text += "\n\n" + ("\n".join(f"- {line}" for line in flags) if flags
                       else "Every matrix is in the well-trained band.")
@@ -69,7 +85,8 @@ def reading(result: Spectra) -> str:
 
 def heads_reading(result: Spectra, slot: str) -> str:
     """The summary of one per-head matrix's rows (`slot` a value of HEAD_KINDS) across layers and heads."""
-    return spectral_reading.summary([r for r in result.heads if r["slot"] == slot])
+    rows = [r for r in result.heads if r["slot"] == slot]
+    return spectral_reading.summary(rows) if rows else f"No head's `{slot}` could be diagnosed."
 
 
 def row_reading(row: dict) -> str:

@@ -3,6 +3,11 @@
 A row is a plain dict (level, layer, slot, head, name, then every field of analyses.spectral.Diagnostics),
 ready for a cache, a chart or JSON. A head's row is found by its (layer, slot, head) fields; only rows of
 whole matrices carry a `name` (the schema or stored name), which is how users know them.
+
+A matrix with NaN or Inf values, or all zero or constant (no spectrum to fit: rank 0 or 1), gets a
+skipped row instead: {level, layer, slot, head, name, skipped: the reason} and no metrics. A layer's
+per-head rows are skipped together when one of its attention weights holds NaN or Inf (the circuits
+mix them). `is_skipped(row)` tells them apart.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import numpy as np
 
 from adapters import schema
 from adapters.views import to_2d
+from analyses import finite
 from analyses.attention import kv_index
 from analyses.spectral import (
     Diagnostics,
@@ -50,8 +56,15 @@ def head_seed(layer: int) -> int:
     return 1000 + layer
 
 
-def _row(level: str, layer: int | None, slot: str, head: int | None, name: str | None, d: Diagnostics) -> dict:
-    return {"level": level, "layer": layer, "slot": slot, "head": head, "name": name, **asdict(d)}
+def _row(level: str, layer: int | None, slot: str, head: int | None, name: str | None,
+         d: Diagnostics | str) -> dict:
+    """A row of metrics, or a skipped row when `d` is the reason (a str)."""
+    where = {"level": level, "layer": layer, "slot": slot, "head": head, "name": name}
+    return {**where, "skipped": d} if isinstance(d, str) else {**where, **asdict(d)}
+
+
+def is_skipped(row: dict) -> bool:
+    return "skipped" in row
 
 
 # ---- schema matrices ---------------------------------------------------------------------------
@@ -76,13 +89,34 @@ def slot_rows(model, with_shuffled: bool, executor: Executor = LOCAL, progress: 
     return [_row("slot", k.layer, k.slot, None, str(k), d) for k, d in zip(keys, results) if d]
 
 
-def _diagnose_slot(model, key: schema.Key, with_shuffled: bool) -> Diagnostics | None:
+def _diagnose_slot(model, key: schema.Key, with_shuffled: bool) -> Diagnostics | str | None:
+    """The slot's diagnostics; why it is skipped (a str); None when it has too few eigenvalues to say anything."""
+    reason = skip_reason(model, key)
+    if reason:
+        return reason
     evals, n_rows = slot_eigenvalues(model, key)
     if len(evals) < MIN_EVALS:
         return None
+    if evals[-1] == 0:  # a streamed slot is checked here, from its Gram matrix
+        return "all zero"
     # the shuffle needs the whole matrix, read again here: a streamed slot is never whole otherwise
     rand = eigenvalues(shuffled_slot(model, key)) if with_shuffled else None
     return from_eigenvalues(evals, n_rows, rand)
+
+
+def skip_reason(model, key: schema.Key) -> str | None:
+    """Why one slot has no spectrum: NaN or Inf (counted chunk by chunk for a streamed slot, so it is never
+    whole in memory), all zero or constant (rank 0 or 1: no tail to fit; checked for slots read whole); or None."""
+    raw = _streamed_source(model, key)
+    if raw is not None:
+        parts, offset = [], 0
+        for chunk in model.checkpoint.iter_chunks(raw, _STREAM_BLOCK):
+            parts.append((offset, finite.nonfinite(chunk)))
+            offset += chunk.size
+        bad = finite.merge(parts, tuple(model.checkpoint.entries[raw].shape))
+        return f"holds {bad.words()} (stored as `{raw}`)" if bad else None
+    w = slot_matrix(model, key)
+    return finite.skip_reason(w) or finite.degenerate(w)
 
 
 def slot_matrix(model, key: schema.Key) -> np.ndarray:
@@ -104,15 +138,23 @@ _STREAM_BLOCK = 1 << 22  # values per block of rows
 
 def slot_eigenvalues(model, key: schema.Key) -> tuple[np.ndarray, int]:
     """(ESD, N) of one schema slot, ascending: the table's and the chart's numbers come from here."""
-    raw = model.plain_source(str(key))
-    entries = model.checkpoint.entries
-    if raw is not None and hasattr(model.checkpoint, "iter_chunks"):
-        shape = entries[raw].shape
-        if len(shape) == 2 and shape[0] >= shape[1] and shape[0] * shape[1] >= STREAM_FROM:
-            rows = max(1, _STREAM_BLOCK // shape[1])
-            return streamed_eigenvalues(model.checkpoint.iter_chunks(raw, rows * shape[1]), shape[1]), shape[0]
+    raw = _streamed_source(model, key)
+    if raw is not None:
+        shape = model.checkpoint.entries[raw].shape
+        rows = max(1, _STREAM_BLOCK // shape[1])
+        return streamed_eigenvalues(model.checkpoint.iter_chunks(raw, rows * shape[1]), shape[1]), shape[0]
     w = slot_matrix(model, key)
     return eigenvalues(w), max(w.shape)
+
+
+def _streamed_source(model, key: schema.Key) -> str | None:
+    """The stored tensor a slot's Gram matrix is summed from block by block (see STREAM_FROM); None: read whole."""
+    raw = model.plain_source(str(key))
+    if raw is None or not hasattr(model.checkpoint, "iter_chunks"):
+        return None
+    shape = model.checkpoint.entries[raw].shape
+    tall = len(shape) == 2 and shape[0] >= shape[1] and shape[0] * shape[1] >= STREAM_FROM
+    return raw if tall else None
 
 
 # ---- heads and their circuits ------------------------------------------------------------------
@@ -162,7 +204,20 @@ def _head_esds(w: dict, n_kv_heads: int | None, seed: int | None = None) -> dict
     return out
 
 
+def head_skip_reason(w: dict, layer: int) -> tuple[str, str] | None:
+    """(the slot of the first attention weight with NaN or Inf, why) for one layer; None when all are finite."""
+    for kind in ("W_Q", "W_K", "W_V", "W_O"):
+        reason = finite.skip_reason(w[kind])
+        if reason:
+            return HEAD_KINDS[kind], f"{reason}: every head of layer {layer} skipped"
+    return None
+
+
 def _layer_heads(w: dict, n_kv_heads: int | None, d_model: int, layer: int, with_shuffled: bool) -> list[dict]:
+    skip = head_skip_reason(w, layer)
+    if skip:
+        slot, reason = skip
+        return [_row("head", layer, slot, None, schema.name(slot, layer), reason)]
     real = _head_esds(w, n_kv_heads)
     rand = _head_esds(w, n_kv_heads, seed=head_seed(layer)) if with_shuffled else None
     rows = []

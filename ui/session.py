@@ -61,13 +61,19 @@ def policy() -> Policy:
     return Policy.from_env(hosted=is_hosted(), trusted_paths=[p for p in [minilm_path()] if p])
 
 
+def hide_error_details_when_hosted() -> None:
+    """Hosted: an unexpected exception shows no traceback (it would show server paths) to visitors."""
+    if is_hosted():
+        st.set_option("client.showErrorDetails", "none")
+
+
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner="Opening the checkpoint (headers only)…")
-def _open_path(source: str, n_heads: int | None, policy_key: str, _policy: Policy) -> Model:
+def _open_hub(source: str, n_heads: int | None, policy_key: str, _policy: Policy) -> Model:
     return open_model(source, n_heads=n_heads, policy=_policy)
 
 
-@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading the uploaded file…")
-def _open_upload(identity: str, n_heads: int | None, _located) -> Model:
+@st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading the checkpoint's headers…")
+def _open_found(identity: str, n_heads: int | None, _located) -> Model:
     return open_located(_located, n_heads)
 
 
@@ -98,15 +104,21 @@ def open_source(source, n_heads: int | None = None) -> Model:
     """Open (or fetch from cache) a source: a Hub id / path string, an UploadRef, or an uploaded file."""
     pol = policy()
     if isinstance(source, str):
-        pol.classify(source)  # refused sources never reach (or get served from) the cache
-        return _open_path(source, n_heads, repr(pol), pol)
+        kind, _ = pol.classify(source)  # refused sources never reach (or get served from) the cache
+        if kind == "path":
+            # Keyed by the files' identity (real path, size, mtime of every file), so a file replaced after
+            # opening opens afresh and a deleted one is a message. Hub ids stay keyed by name: finding their
+            # identity asks the Hub every rerun.
+            located = locate(source, pol)
+            return _open_found(located.identity, n_heads, located)
+        return _open_hub(source, n_heads, repr(pol), pol)
     ref = source if isinstance(source, UploadRef) else accept_upload(source)
     if ref.error:
         raise LoadError(ref.error)
     located = st.session_state.get(UPLOADS_KEY, {}).get(ref.key)
     if located is None:
         raise LoadError("The upload is no longer kept on the server; upload the file again.")
-    return _open_upload(located.identity, n_heads, located)
+    return _open_found(located.identity, n_heads, located)
 
 
 def current_source():

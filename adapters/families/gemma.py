@@ -6,6 +6,8 @@ not stored) and ties the LM head to them. head_dim is its own config entry (256 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..config import ModelConfig, Note
 from ..layout import Layout, Tensors
 from ..registry import register
@@ -31,9 +33,9 @@ class Gemma(Llama):
     def facts(cls, cfg: ModelConfig, hf: dict, tensors: Tensors) -> ModelConfig:
         cfg = super().facts(cfg, hf, tensors)
         if cfg.d_model:
-            cfg = cfg.with_notes(Note("maths", f"Token embeddings are multiplied by sqrt(d_model) = "
-                                               f"{cfg.d_model ** 0.5:.4g} before the first layer; embed.W_E is "
-                                               "stored unscaled."))
+            cfg = replace(cfg, embed_scale=cfg.d_model ** 0.5).with_notes(Note(
+                "maths", f"Token embeddings are multiplied by sqrt(d_model) = {cfg.d_model ** 0.5:.4g} before the "
+                         "first layer; embed.W_E is stored unscaled."))
         return cfg
 
 
@@ -51,6 +53,7 @@ class Gemma2(Gemma):
         "blocks.{l}.ln2.w": (PRE_MLP_NORM, plus_one),
         "blocks.{l}.ln2_post.w": (POST_MLP_NORM, plus_one),
     }
+    defaults = {**Gemma.defaults, "norm_position": "sandwich"}
     KNOWN_HEADS = {2304: 8, 3584: 16, 4608: 32}  # Gemma2 2B, 9B (d_head 256), 27B (d_head 128)
 
     @classmethod
@@ -66,4 +69,20 @@ class Gemma2(Gemma):
         if hf.get("sliding_window"):
             notes.append(f"Layers alternate between sliding-window ({hf['sliding_window']} tokens) "
                          "and global attention.")
+        scalar = hf.get("query_pre_attn_scalar")
+        cfg = replace(cfg, attn_scale=float(scalar) ** -0.5 if scalar else None,
+                      attn_softcap=_cap(hf, "attn_logit_softcapping"),
+                      logit_softcap=_cap(hf, "final_logit_softcapping"), **sliding(hf))
         return cfg.with_notes(*(Note("maths", text) for text in notes))
+
+
+def sliding(hf: dict) -> dict:
+    """cfg's sliding_window and sliding_layers from config.json's sliding_window and layer_types; {} when no
+    layer is windowed."""
+    window, kinds = hf.get("sliding_window"), hf.get("layer_types") or []
+    layers = tuple(l for l, kind in enumerate(kinds) if kind == "sliding_attention")
+    return {"sliding_window": int(window), "sliding_layers": layers} if window and layers else {}
+
+
+def _cap(hf: dict, key: str) -> float | None:
+    return float(hf[key]) if hf.get(key) else None

@@ -34,6 +34,8 @@ class Spec:
     # schema norm slot ('blocks.{l}.ln1.w', 'ln_final.w') -> its module, checked on the module's own input and output
     norms: dict = field(default_factory=dict)
     alibi_scale: float = 1.0  # multiplier on the alibi bias (Falcon scales it along with q.k)
+    window: int | None = None  # sliding-window layers attend to the last `window` tokens, themselves included
+    window_layers: tuple[int, ...] = ()  # which layers the window applies to (Gemma3: 5 in 6)
 
 
 def build(model_type: str, tmp_path, causal_lm: bool = True, seed: int = 0, **config):
@@ -57,6 +59,13 @@ def _module(root, path: str):
 
 def _rms(x, w, eps=1e-6):
     return x / np.sqrt((x * x).mean(-1, keepdims=True) + eps) * w
+
+
+def _rms_heads(x, w, eps):
+    """RMSNorm over all heads at once (OLMo2's q/k norm), x (heads, seq, d_head), w (heads, d_head)."""
+    n, seq, d = x.shape
+    flat = _rms(x.transpose(1, 0, 2).reshape(seq, n * d), w.reshape(-1), eps)
+    return flat.reshape(seq, n, d).transpose(1, 0, 2)
 
 
 def _alibi(n_heads: int, seq: int) -> np.ndarray:
@@ -105,7 +114,8 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
         out = hf(input_ids=ids, output_attentions=True, **kwargs)
     for h in hooks:
         h.remove()
-    eps = getattr(hf.config, "rms_norm_eps", None) or getattr(hf.config, "layer_norm_eps", None) or 1e-6
+    eps = (getattr(hf.config, "rms_norm_eps", None) or getattr(hf.config, "layer_norm_eps", None)
+           or getattr(hf.config, "norm_epsilon", None) or 1e-6)
     for name, _ in norm_keys:
         x = captured[name + ":in"][0].double().numpy()
         b_name = name[:-1] + "b"
@@ -126,7 +136,9 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
         for arr, b in ((q, w("attn.b_Q")), (k, w("attn.b_K")), (v, w("attn.b_V"))):
             if b is not None:
                 arr += b[:, None, :]
-        if w("attn.q_norm.w") is not None:
+        if w("attn.q_norm.w") is not None and cfg.qk_norm == "projection":
+            q, k = _rms_heads(q, w("attn.q_norm.w"), eps), _rms_heads(k, w("attn.k_norm.w"), eps)
+        elif w("attn.q_norm.w") is not None:
             q, k = _rms(q, w("attn.q_norm.w"), eps), _rms(k, w("attn.k_norm.w"), eps)
         _check_cached_kv(out, l, k, v, spec, atol)
         group = cfg.n_heads // cfg.n_kv_heads
@@ -138,6 +150,8 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
             scores = scores + _alibi(cfg.n_heads, seq) * spec.alibi_scale
         if spec.causal:
             scores = np.where(np.tril(np.ones((seq, seq), bool)), scores, -np.inf)
+        if spec.window and l in spec.window_layers:
+            scores = np.where(np.triu(np.ones((seq, seq), bool), 1 - spec.window), scores, -np.inf)
         pattern = np.exp(scores - scores.max(-1, keepdims=True))
         pattern /= pattern.sum(-1, keepdims=True)
         np.testing.assert_allclose(pattern, out.attentions[l][0].double().numpy(), atol=atol,
@@ -182,8 +196,9 @@ def assert_all_accounted(model) -> None:
 
 
 def check_ends(hf, model, embed_scale: float = 1.0, softcap: float | None = None, seq: int = 7,
-               atol: float = 1e-4) -> None:
-    """Embeddings in (W_E rows, times any constant scale) and logits out (final residual @ W_U + b_U)."""
+               atol: float = 1e-4, logit_scale: float = 1.0) -> None:
+    """Embeddings in (W_E rows, times any constant scale) and logits out ((final residual @ W_U + b_U) times
+    any constant scale, then any softcap)."""
     ids = torch.randint(3, model.cfg.d_vocab, (1, seq))
     with torch.no_grad():
         out = hf(input_ids=ids, output_hidden_states=True)
@@ -192,6 +207,7 @@ def check_ends(hf, model, embed_scale: float = 1.0, softcap: float | None = None
     logits = out.hidden_states[-1][0].double().numpy() @ model.weight("unembed.W_U")  # after the final norm
     if model.has("unembed.b_U"):
         logits += model.weight("unembed.b_U")
+    logits = logits * logit_scale
     if softcap:
         logits = softcap * np.tanh(logits / softcap)
     np.testing.assert_allclose(logits, out.logits[0].double().numpy(), atol=atol, err_msg="logits")

@@ -7,6 +7,7 @@ minute; FUZZ_EXAMPLES=20000 runs more per test.
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 import tempfile
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from safetensors.torch import load as reference_load
 
 from adapters import LoadError, Policy, open_model
+from adapters.config import ALIASES
 from tests.adapters import craft
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "500"))
@@ -189,3 +191,119 @@ def test_nan_inf_payloads_read_exactly(scratch, values, dtype):
     model = open_model(blob, policy=LOCAL)
     np.testing.assert_array_equal(model.raw("w"), t.to(torch.float32).numpy())
     _check(blob, scratch)
+
+
+# ---- config.json, shard indexes, torch checkpoints ------------------------------------------------
+# Every field the adapters read from config.json, with values of every JSON type and absurd sizes.
+CONFIG_KEYS = sorted({k for keys in ALIASES.values() for k in keys}
+                     | {"model_type", "architectures", "rope_scaling", "rope_parameters", "rotary_pct",
+                        "partial_rotary_factor", "new_decoder_architecture", "multi_query", "alibi", "parallel_attn",
+                        "use_parallel_residual", "do_layer_norm_before", "pad_token_id", "n_embed", "sliding_window",
+                        "position_embedding_type", "query_pre_attn_scalar", "attn_logit_softcapping"})
+NUMBERS = st.one_of(st.integers(-3, 70), st.sampled_from([0, 1, 2, 4, 8, 10**7, 10**18, 2**63, 10**400]),
+                    st.floats(allow_nan=True, allow_infinity=True))
+CONFIG_VALUES = st.one_of(NUMBERS, JUNK, st.sampled_from(["gpt2", "llama", "falcon", "neox", "²", "٤", ""]),
+                          st.dictionaries(st.sampled_from(["rope_theta", "rope_type", "type", "partial_rotary_factor"]),
+                                          st.one_of(NUMBERS, JUNK), max_size=3))
+DEADLINE_S = 5  # a config must never make opening loop over what it declares
+
+
+@pytest.fixture(scope="module")
+def llama_folder(tmp_path_factory):
+    from tests.adapters.harness import build
+    folder = tmp_path_factory.mktemp("fuzz-llama")
+    build("llama", folder, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=4,
+          num_key_value_heads=2, vocab_size=50, max_position_embeddings=32)
+    return folder
+
+
+def _opens_or_refuses(source, n_heads=None) -> None:
+    """A Model whose every schema slot reads, or a LoadError: nothing else, within DEADLINE_S."""
+    import time
+    start = time.perf_counter()
+    try:
+        model = open_model(source, n_heads=n_heads, policy=LOCAL)
+    except LoadError:
+        event("refused")
+        return
+    finally:
+        assert time.perf_counter() - start < DEADLINE_S
+    event("opened")
+    for name in model.names():
+        model.weight(name)
+    for name in model.raw_names():
+        model.raw(name)
+
+
+@FUZZ
+@given(changes=st.dictionaries(st.sampled_from(CONFIG_KEYS), CONFIG_VALUES, min_size=1, max_size=4),
+       n_heads=st.one_of(st.none(), st.integers(-2, 9)))
+def test_config_fields_with_any_value(llama_folder, changes, n_heads):
+    config = json.loads((llama_folder / "config.json").read_text())
+    config.update(changes)
+    with tempfile.TemporaryDirectory(prefix="fuzz-config-") as folder:
+        os.symlink(llama_folder / "model.safetensors", os.path.join(folder, "model.safetensors"))
+        with open(os.path.join(folder, "config.json"), "w") as f:
+            f.write(json.dumps(config).replace("Infinity", "1e400"))  # JSON's way to overflow a float
+        _opens_or_refuses(folder, n_heads)
+
+
+@FUZZ
+@given(index=st.one_of(JUNK, st.dictionaries(st.sampled_from(["weight_map", "metadata"]), st.one_of(
+    JUNK, st.dictionaries(st.text(max_size=8), st.one_of(JUNK, st.sampled_from(
+        ["model.safetensors", "../model.safetensors", "/etc/passwd", "missing.safetensors", ""])), max_size=4)),
+    max_size=2)))
+def test_shard_index_with_any_contents(index):
+    with tempfile.TemporaryDirectory(prefix="fuzz-index-") as folder:
+        with open(os.path.join(folder, "model.safetensors"), "wb") as f:
+            f.write(BASES[0])
+        with open(os.path.join(folder, "model.safetensors.index.json"), "w") as f:
+            json.dump(index, f)
+        _opens_or_refuses(folder)
+
+
+TORCH_DTYPES = [torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64, torch.int8, torch.uint8,
+                torch.bool, torch.complex64]
+
+
+@st.composite
+def torch_tensors(draw):
+    """A tensor, or a view with odd strides or offsets into a small storage, or an expanded (stride-0) one."""
+    dtype = draw(st.sampled_from(TORCH_DTYPES))
+    shape = draw(st.lists(st.integers(0, 5), max_size=4))
+    base = torch.zeros(shape, dtype=dtype) if dtype in (torch.bool, torch.complex64) else \
+        (torch.arange(math.prod(shape)) % 7).to(dtype).reshape(shape)
+    kind = draw(st.sampled_from(["plain", "transposed", "sliced", "expanded", "strided"]))
+    if kind == "transposed" and base.ndim >= 2:
+        return base.transpose(0, -1)
+    if kind == "sliced" and base.ndim >= 1 and base.shape[0] > 1:
+        return base[1:]
+    if kind == "expanded":
+        return torch.zeros(1, dtype=dtype).expand(draw(st.sampled_from([1, 3, 2**20, 2**40])))
+    if kind == "strided" and base.numel() > 0:
+        flat = base.reshape(-1)
+        size, stride = draw(st.sampled_from([0, 1, 2, 5, 2**33])), draw(st.integers(0, 2))
+        try:
+            return flat.as_strided((size,), (stride,), draw(st.integers(0, flat.numel() - 1)))
+        except RuntimeError:  # torch refuses a view past its storage when it is made
+            return base
+    return base
+
+
+@FUZZ
+@given(tensors=st.dictionaries(st.sampled_from(["wte.weight", "h.0.attn.c_attn.weight", "h.0.ln_1.weight", "x"]),
+                               torch_tensors(), min_size=1, max_size=4))
+def test_torch_checkpoints_with_odd_shapes_strides_dtypes(tensors):
+    with tempfile.TemporaryDirectory(prefix="fuzz-torch-") as folder:
+        path = os.path.join(folder, "pytorch_model.bin")
+        try:
+            torch.save(tensors, path)
+        except RuntimeError:  # torch itself refuses some views (a size past its storage)
+            return
+        tracemalloc.start()
+        try:
+            _opens_or_refuses(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < PEAK_BYTES

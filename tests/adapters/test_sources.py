@@ -56,10 +56,10 @@ def test_spooled_upload_is_removed_with_the_model(tmp_path, monkeypatch):
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     model = open_model(craft.valid(craft.sample()))
     path = model.located.files[0]
-    assert os.path.dirname(path) == str(tmp_path) and os.path.exists(path)
+    assert os.path.dirname(os.path.dirname(path)) == str(tmp_path) and os.path.exists(path)
     del model
     gc.collect()
-    assert not os.path.exists(path)
+    assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))
 
 
 def test_spooled_upload_is_removed_at_exit_even_if_still_held(tmp_path):

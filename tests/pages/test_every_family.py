@@ -36,6 +36,12 @@ TINY = {  # arch -> (transformers model_type, AutoModelForCausalLM?, config)
     "phi3": ("phi3", True, {**DECODER, "pad_token_id": 0, "eos_token_id": 2, "bos_token_id": 1}),
     "bloom": ("bloom", True, dict(hidden_size=64, n_layer=2, n_head=4, vocab_size=101)),
     "falcon": ("falcon", True, dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, vocab_size=101)),
+    "granite": ("granite", True, {**DECODER, "attention_multiplier": 0.3, "logits_scaling": 4.0}),
+    "olmo": ("olmo", True, DECODER),
+    "olmo2": ("olmo2", True, DECODER),
+    "gemma3": ("gemma3_text", True, {**DECODER, "head_dim": 16, "sliding_window": 4}),
+    "phi": ("phi", True, {**DECODER, "bos_token_id": 1, "eos_token_id": 2}),
+    "starcoder2": ("starcoder2", True, {**DECODER, "bos_token_id": 1, "eos_token_id": 2}),
 }
 
 

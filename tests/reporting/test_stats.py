@@ -22,4 +22,7 @@ def test_section_has_one_record_per_tensor(tmp_path):
     a = records[0]
     assert (a["nan"], a["count"], a["min"], a["max"]) == (1, 11, 1.0, 11.0)
     assert a["mean"] == np.mean(np.arange(1, 12))
-    assert sec.reading == topic.reading(result) and "1 tensors hold NaN or Inf" in sec.reading
+    assert sec.reading.endswith(topic.reading(result)) and "1 tensors hold NaN or Inf" in sec.reading
+    assert sec.reading.startswith(topic.broken_reading(result)) and "first at row" in sec.reading
+    assert a["problem"] == "1 NaN (first at row 0, col 0)" and a["first_bad"] == [0, 0]
+    assert records[1]["problem"] is None and records[1]["first_bad"] is None  # a zero bias is no broken matrix

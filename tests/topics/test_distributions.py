@@ -40,7 +40,9 @@ def test_minilm_qkv_every_layer(minilm):
         np.testing.assert_array_equal(one.histogram.counts, counts)
     rows = topic.rows(result)
     assert [r["layer"] for r in rows] == list(range(6))
-    assert set(rows[0]) == {"layer", "slot", "mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue"}
+    assert set(rows[0]) == {"layer", "slot", "mean", "std", "skew", "kurtosis", "ks_statistic", "ks_pvalue",
+                            "nan", "inf"}
+    assert (rows[0]["nan"], rows[0]["inf"]) == (0, 0)
     tails = max(rows, key=lambda r: r["kurtosis"])["layer"]
     assert f"heaviest in layer **{tails}**" in topic.layers_reading(result)
     text = topic.reading(result)

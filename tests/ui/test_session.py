@@ -56,3 +56,13 @@ def test_hosted_upload_opens_and_keeps_only_a_reference(hosted):
 def test_hosted_bad_upload_is_a_message(hosted, monkeypatch, blob, message):
     monkeypatch.setenv("WEIGHTS_MAX_MODEL_BYTES", "1000")
     refused(run_page(source=blob), message)
+
+
+def test_hosted_hides_error_details(hosted):
+    from streamlit import config
+    before = config.get_option("client.showErrorDetails")
+    try:
+        run_page()
+        assert config.get_option("client.showErrorDetails") in ("none", False)
+    finally:
+        config.set_option("client.showErrorDetails", before)
