@@ -2,6 +2,7 @@
 
 A fine-tune that changed a matrix by a low-rank update (LoRA merged in, or a few directions
 learned) shows a delta whose energy sits in a handful of singular values.
+A tensor with NaN or Inf on either side is not measured: its diff says which side holds what instead.
 """
 from __future__ import annotations
 
@@ -10,23 +11,41 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyses import spectral
+from analyses.finite import nonfinite
 
 
 @dataclass
 class TensorDiff:
     name: str
     shape: tuple[int, ...]
-    rel_change: float  # ||B - A||_F / ||A||_F
-    cosine: float  # cosine similarity of the flattened tensors
-    max_abs: float  # largest absolute element-wise change
+    rel_change: float | None  # ||B - A||_F / ||A||_F; None (as every metric) when `nonfinite` is set
+    cosine: float | None  # cosine similarity of the flattened tensors
+    max_abs: float | None  # largest absolute element-wise change
     delta_effective_rank: float | None  # entropy effective rank of B - A (2-D only)
     delta_top1_energy: float | None  # share of ||B - A||_F^2 in its largest singular value (2-D only)
+    nonfinite: str | None = None  # 'A holds 3 NaN (first at row 0, col 7)': why nothing was measured
+
+    @property
+    def measured(self) -> bool:
+        return self.nonfinite is None
+
+
+def nonfinite_sides(a: np.ndarray, b: np.ndarray) -> str | None:
+    """'A holds 3 NaN (first at ...); B holds 1 Inf (...)' for the sides with NaN or Inf; None when both are finite.
+
+    One NaN or Inf makes every norm, the cosine and the SVD of the change NaN or Inf, so such a tensor is
+    named rather than measured."""
+    sides = [f"{side} holds {bad.words()}" for side, bad in (("A", nonfinite(a)), ("B", nonfinite(b))) if bad]
+    return "; ".join(sides) or None
 
 
 def tensor_diff(name: str, a: np.ndarray, b: np.ndarray) -> TensorDiff:
-    """Compare two same-shaped tensors (float64 accumulation for the norms)."""
+    """Compare two same-shaped tensors (float64 accumulation for the norms); unmeasured if either holds NaN or Inf."""
     if a.shape != b.shape:
         raise ValueError(f"{name}: shapes differ {a.shape} vs {b.shape}")
+    bad = nonfinite_sides(a, b)
+    if bad:
+        return TensorDiff(name, tuple(a.shape), None, None, None, None, None, bad)
     a64, b64 = a.astype(np.float64).ravel(), b.astype(np.float64).ravel()
     delta = b64 - a64
     norm_a, norm_b, norm_d = np.linalg.norm(a64), np.linalg.norm(b64), np.linalg.norm(delta)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analyses.finite import NonFinite, degenerate, finite, nonfinite
+
 METHODS = {"mean": "block mean", "maxabs": "block value of largest magnitude"}
 
 
@@ -84,6 +86,8 @@ def downsample(values: np.ndarray, grid: tuple[int, int], method: str = "mean",
 
     `offset` is where the window starts in the full matrix, so edges stay absolute indices.
     maxabs keeps the sign so a diverging colour scale still shows which way the extreme points.
+    Non-finite values stay visible: a block mean over a NaN is NaN, over an Inf is that Inf; a maxabs
+    block keeps its Inf (the largest magnitude), else is NaN when it holds a NaN.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, not {method!r}")
@@ -94,14 +98,22 @@ def downsample(values: np.ndarray, grid: tuple[int, int], method: str = "mean",
     if method == "mean":
         out = block_means(values, row_edges, col_edges)
     else:
-        rs, cs = row_edges[:-1], col_edges[:-1]
-        hi = np.maximum.reduceat(np.maximum.reduceat(values, rs, axis=0), cs, axis=1)
-        lo = np.minimum.reduceat(np.minimum.reduceat(values, rs, axis=0), cs, axis=1)
-        out = np.where(np.abs(lo) > np.abs(hi), lo, hi)
+        out = _block_maxabs(values, row_edges[:-1], col_edges[:-1])
     # a float64 block mean of values near float32's limit may round past it: kept finite, as the values were
     limit = np.finfo(np.float32).max
     out = np.where(np.isfinite(out), np.clip(out, -limit, limit), out)
     return Blocks(out.astype(np.float32), row_edges + offset[0], col_edges + offset[1], method, (n_rows, n_cols))
+
+
+def _block_maxabs(values: np.ndarray, rs: np.ndarray, cs: np.ndarray) -> np.ndarray:
+    """Each block's value of largest |x|, sign kept; fmax/fmin skip NaN so a block's Inf wins over its NaN."""
+    hi = np.fmax.reduceat(np.fmax.reduceat(values, rs, axis=0), cs, axis=1)
+    lo = np.fmin.reduceat(np.fmin.reduceat(values, rs, axis=0), cs, axis=1)
+    out = np.where(np.abs(lo) > np.abs(hi), lo, hi)
+    if nonfinite(values) is None:
+        return out
+    nans = np.add.reduceat(np.add.reduceat(np.isnan(values), rs, axis=0), cs, axis=1) > 0
+    return np.where(nans & ~np.isinf(out), np.nan, out)
 
 
 @dataclass
@@ -119,12 +131,24 @@ class MatrixStats:
     iid_row_norm_cv: float  # what i.i.d. Gaussian entries of this shape would give: 1/sqrt(2 * cols)
     rows_label: str = "row"
     cols_label: str = "column"
+    nonfinite: NonFinite | None = None  # NaN/Inf in the window, first position absolute; the numbers skip them
+    degenerate: str | None = None  # 'all zero' or 'constant (...)' when the finite values have no spread
+    n_finite: int = 0  # how many finite values the numbers are taken over
 
 
 def matrix_stats(values: np.ndarray, offset: tuple[int, int] = (0, 0), top: int = 3,
                  rows_label: str = "row", cols_label: str = "column") -> MatrixStats:
-    """Row and column L2 norms of a window and how unevenly the rows carry weight."""
+    """Row and column L2 norms of a window and how unevenly the rows carry weight.
+
+    NaN and Inf are left out (norms over each row's finite values; abs_max, mean and std over all finite
+    values, NaN when there are none) and counted in `nonfinite`, with its first position made absolute.
+    """
     v = np.asarray(values, dtype=np.float64)
+    bad = nonfinite(v)
+    if bad is not None:
+        bad = NonFinite(bad.nan, bad.inf, (bad.first[0] + offset[0], bad.first[1] + offset[1]))
+        v = np.where(np.isfinite(v), v, 0.0)  # a left-out value adds nothing to a norm
+    kept = finite(values) if bad is not None else v.reshape(-1)
     row_norms, col_norms = np.linalg.norm(v, axis=1), np.linalg.norm(v, axis=0)
 
     def largest(norms, start):
@@ -132,11 +156,14 @@ def matrix_stats(values: np.ndarray, offset: tuple[int, int] = (0, 0), top: int 
         return [(int(i) + start, float(norms[i])) for i in idx]
 
     mean_norm = row_norms.mean()
+    some = kept.size > 0
     return MatrixStats(
-        shape=v.shape, offset=tuple(offset), abs_max=float(np.abs(v).max()), mean=float(v.mean()),
-        std=float(v.std()), top_rows=largest(row_norms, offset[0]), top_cols=largest(col_norms, offset[1]),
+        shape=v.shape, offset=tuple(offset), abs_max=float(np.abs(kept).max()) if some else math.nan,
+        mean=float(kept.mean(dtype=np.float64)) if some else math.nan,
+        std=float(kept.std(dtype=np.float64)) if some else math.nan, top_rows=largest(row_norms, offset[0]), top_cols=largest(col_norms, offset[1]),
         row_norm_median=float(np.median(row_norms)),
         row_norm_cv=float(row_norms.std() / mean_norm) if mean_norm > 0 else 0.0,
         # ||r|| for r of n i.i.d. normals has relative spread ~ 1/sqrt(2n): the 'no structure' baseline
         iid_row_norm_cv=float(1 / math.sqrt(2 * v.shape[1])),
-        rows_label=rows_label, cols_label=cols_label)
+        rows_label=rows_label, cols_label=cols_label, nonfinite=bad,
+        degenerate=degenerate(kept) if some else None, n_finite=int(kept.size))

@@ -6,6 +6,10 @@ similar"); here each of those impressions is a number:
 - Pearson correlation of each position's vector with the next one's;
 - cosine similarity between every pair of positions;
 - each dimension's dominant period from its spectrum, and how much of its power sits there.
+
+NaN and Inf values are counted (`PositionalSummary.nonfinite`) and left out: variances over each
+dimension's finite values, correlations only between wholly finite positions, periods only for wholly
+finite dimensions (a spectrum needs every position); what cannot be computed is NaN.
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from analyses.finite import NonFinite, degenerate, finite, nonfinite
 
 STRONG_PEAK = 0.5  # a dimension with at least this share of its power at one frequency "is periodic"
 
@@ -28,6 +34,8 @@ class PositionalSummary:
     adjacent_correlation: np.ndarray  # (n_ctx - 1,) Pearson r of position p with position p + 1
     periods: np.ndarray  # (d_model,) dominant period in positions (n_ctx / peak frequency index)
     peak_power: np.ndarray  # (d_model,) share of each dimension's spectral power at that peak
+    nonfinite: NonFinite | None = None  # NaN/Inf in W_pos (first at position, dimension)
+    degenerate: str | None = None  # 'all zero' or 'constant (...)' when the finite values have no spread
 
 
 @dataclass
@@ -56,26 +64,46 @@ def variance_dims(w_pos: np.ndarray) -> tuple[np.ndarray, int, int, int]:
     """(variances, lowest, median, highest) dimension by variance over positions.
 
     The median dimension is the one at the middle of the sorted order (the lower middle for an
-    even d_model), so its variance is a real value of the set, not an average of two.
+    even d_model), so its variance is a real value of the set, not an average of two. Each variance is
+    over the dimension's finite values (NaN when it has none); such dimensions are left out of the ranking.
     """
-    variances = w_pos.astype(np.float64).var(axis=0)
-    order = np.argsort(variances, kind="stable")
+    x = w_pos.astype(np.float64)
+    if nonfinite(x) is None:
+        variances = x.var(axis=0)
+    else:
+        kept = np.isfinite(x)
+        n = kept.sum(axis=0)
+        x = np.where(kept, x, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = x.sum(axis=0) / n
+            variances = np.square(np.where(kept, x - mean, 0.0)).sum(axis=0) / n
+    ranked = np.flatnonzero(np.isfinite(variances))
+    order = ranked[np.argsort(variances[ranked], kind="stable")] if ranked.size else np.zeros(1, dtype=int)
     return variances, int(order[0]), int(order[(len(order) - 1) // 2]), int(order[-1])
 
 
 def adjacent_correlation(w_pos: np.ndarray) -> np.ndarray:
-    """(n_ctx - 1,) Pearson correlation of row p with row p + 1, across the d_model dimensions."""
+    """(n_ctx - 1,) Pearson correlation of row p with row p + 1, across the d_model dimensions.
+
+    NaN for a pair with a non-finite or constant row (a correlation needs every value and some spread)."""
     x = w_pos.astype(np.float64)
+    x[~np.isfinite(x).all(axis=1)] = np.nan  # a row with one non-finite value has no correlation at all
     x = x - x.mean(axis=1, keepdims=True)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    return np.einsum("pd,pd->p", x[:-1], x[1:])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        return np.einsum("pd,pd->p", x[:-1], x[1:])
 
 
 def cosine_similarity(w_pos: np.ndarray) -> np.ndarray:
-    """(n, n) cosine similarity between every pair of rows (positions)."""
+    """(n, n) cosine similarity between every pair of rows (positions); NaN where a row is not all finite."""
     x = w_pos.astype(np.float64)
+    whole = np.isfinite(x).all(axis=1)
+    x = np.where(whole[:, None], x, 0.0)
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return x @ x.T
+    out = x @ x.T
+    out[~whole] = np.nan
+    out[:, ~whole] = np.nan
+    return out
 
 
 def dominant_periods(w_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -83,15 +111,18 @@ def dominant_periods(w_pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     The mean is removed first, so the constant term carries no power; frequency index k over
     n positions is a period of n / k positions. A pure sine with a whole number of cycles gives
-    its exact period and a share of 1.0; noise spreads the power and gives a small share.
+    its exact period and a share of 1.0; noise spreads the power and gives a small share. A dimension
+    with a NaN or Inf has no spectrum: its period and share are NaN.
     """
     x = w_pos.astype(np.float64)
+    whole = np.isfinite(x).all(axis=0)
+    x = np.where(whole, x, 0.0)
     x = x - x.mean(axis=0)
     power = np.abs(np.fft.rfft(x, axis=0)[1:]) ** 2  # (n//2, d_model), k = 1 .. n//2
     peak = power.argmax(axis=0)
     total = power.sum(axis=0)
     share = np.divide(power[peak, np.arange(x.shape[1])], total, out=np.zeros(x.shape[1]), where=total > 0)
-    return x.shape[0] / (peak + 1.0), share
+    return np.where(whole, x.shape[0] / (peak + 1.0), np.nan), np.where(whole, share, np.nan)
 
 
 def summarize(w_pos: np.ndarray) -> PositionalSummary:
@@ -99,7 +130,10 @@ def summarize(w_pos: np.ndarray) -> PositionalSummary:
     variances, low, mid, high = variance_dims(w_pos)
     periods, share = dominant_periods(w_pos)
     n_ctx, d_model = w_pos.shape
-    return PositionalSummary(n_ctx, d_model, variances, low, mid, high, adjacent_correlation(w_pos), periods, share)
+    bad = nonfinite(w_pos)
+    kept = finite(w_pos)
+    return PositionalSummary(n_ctx, d_model, variances, low, mid, high, adjacent_correlation(w_pos), periods, share,
+                             bad, degenerate(kept) if kept.size else None)
 
 
 def rotary_frequencies(rotary_dim: int, base: float, n_ctx: int | None = None) -> RotaryFrequencies:

@@ -1,7 +1,8 @@
 """Heatmaps of (block-reduced) matrices: an interactive Altair chart, or a PNG for the full view.
 
 Both use the same colour anchors, so a matrix looks the same in either; the scale is diverging,
-symmetric about 0 (white), from -max|value| to +max|value| of what is drawn.
+symmetric about 0 (white), from -max|value| to +max|value| of the finite values drawn. A NaN cell is
+drawn grey and a ±Inf cell in the scale's end colour (both named in the tooltip and the subtitle).
 """
 from __future__ import annotations
 
@@ -26,9 +27,22 @@ COLORMAPS: dict[str, list[str]] = {
 }
 
 
+NAN_COLOR = "#9e9e9e"  # grey: outside every diverging palette, which runs through white
+
+
 def _limit(blocks: Blocks) -> float:
-    m = float(np.abs(blocks.values).max())
-    return m if m > 0 else 1.0  # an all-zero matrix still needs a non-empty domain
+    v = blocks.values[np.isfinite(blocks.values)]
+    m = float(np.abs(v).max()) if v.size else 0.0
+    return m if m > 0 else 1.0  # an all-zero (or all non-finite) matrix still needs a non-empty domain
+
+
+def nonfinite_note(blocks: Blocks) -> str:
+    """'3 NaN cells in grey, 1 Inf cell at the scale's end' for the subtitle; '' when every cell is finite."""
+    n_nan, n_inf = int(np.isnan(blocks.values).sum()), int(np.isinf(blocks.values).sum())
+    parts = [f"{n_nan:,} NaN {'cell' if n_nan == 1 else 'cells'} in grey"] if n_nan else []
+    if n_inf:
+        parts.append(f"{n_inf:,} ±Inf {'cell' if n_inf == 1 else 'cells'} at the scale's ends")
+    return ", ".join(parts)
 
 
 def heatmap(blocks: Blocks, title: str, rows_label: str, cols_label: str,
@@ -48,21 +62,26 @@ def heatmap(blocks: Blocks, title: str, rows_label: str, cols_label: str,
                        "rows": span(r0, r1)[rr], "cols": span(c0, c1)[cc],
                        "value": blocks.values.ravel().astype(float)})
     m = _limit(blocks)
+    # JSON has no NaN or Inf: the colour takes Inf clamped to the scale's end, the tooltip the words
+    df["shown"] = [f"{v:.4g}" for v in df["value"]]
+    df["missing"] = np.isnan(df["value"])
+    df["value"] = np.clip(df["value"].fillna(0.0), -m, m)
     colors = COLORMAPS[colormap]
     scale = alt.Scale(domain=list(np.linspace(-m, m, len(colors))), range=colors, clamp=True)
     zoom = alt.selection_interval(bind="scales")
     value_title = "value" if not blocks.reduced else ("block mean" if blocks.method == "mean" else "block max |value|")
+    tooltip = [alt.Tooltip("rows:N", title=rows_label), alt.Tooltip("cols:N", title=cols_label),
+               alt.Tooltip("shown:N", title=value_title)]
+    color = alt.condition("datum.missing", alt.value(NAN_COLOR), alt.Color("value:Q", scale=scale, title=value_title))
+    subtitle = "; ".join(filter(None, [blocks.describe(), nonfinite_note(blocks), "drag to pan, scroll to zoom"]))
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("col_start:Q", title=cols_label, scale=alt.Scale(domain=[c0[0], c1[-1]], nice=False)),
         x2="col_end:Q",
         y=alt.Y("row_start:Q", title=rows_label,
                 scale=alt.Scale(domain=[r0[0], r1[-1]], reverse=True, nice=False)),
-        y2="row_end:Q",
-        color=alt.Color("value:Q", scale=scale, title=value_title),
-        tooltip=[alt.Tooltip("rows:N", title=rows_label), alt.Tooltip("cols:N", title=cols_label),
-                 alt.Tooltip("value:Q", title=value_title, format=".4g")],
+        y2="row_end:Q", color=color, tooltip=tooltip,
     ).add_params(zoom).properties(
-        height=480, title=alt.TitleParams(title, subtitle=[blocks.describe() + "; drag to pan, scroll to zoom"]))
+        height=480, title=alt.TitleParams(title, subtitle=[subtitle]))
 
 
 def image(blocks: Blocks, colormap: str = "blue–white–red", min_side: int = 512) -> Image.Image:
@@ -70,8 +89,10 @@ def image(blocks: Blocks, colormap: str = "blue–white–red", min_side: int = 
     m = _limit(blocks)
     rgb = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in COLORMAPS[colormap]], dtype=float)
     stops = np.linspace(0, 1, len(rgb))
-    t = np.clip((blocks.values.astype(float) + m) / (2 * m), 0, 1)
+    values = blocks.values.astype(float)
+    t = np.clip((np.nan_to_num(values, nan=0.0, posinf=m, neginf=-m) + m) / (2 * m), 0, 1)
     pixels = np.stack([np.interp(t, stops, rgb[:, k]) for k in range(3)], axis=-1)
+    pixels[np.isnan(values)] = [int(NAN_COLOR[i:i + 2], 16) for i in (1, 3, 5)]
     img = Image.fromarray(np.round(pixels).astype(np.uint8), "RGB")
     scale = max(1, min_side // max(img.size))
     return img.resize((img.width * scale, img.height * scale), Image.NEAREST) if scale > 1 else img
@@ -83,4 +104,5 @@ def caption(blocks: Blocks, title: str, rows_label: str, cols_label: str, colorm
     low, high = colormap.split("–")[0], colormap.split("–")[-1]
     return (f"{title}: {blocks.describe()}. Rows: {rows_label} {blocks.row_edges[0]}–{blocks.row_edges[-1] - 1} "
             f"(top to bottom); columns: {cols_label} {blocks.col_edges[0]}–{blocks.col_edges[-1] - 1} "
-            f"(left to right). Colour: {low} = −{m:.3g}, white = 0, {high} = +{m:.3g}.")
+            f"(left to right). Colour: {low} = −{m:.3g}, white = 0, {high} = +{m:.3g}"
+            + (f"; {nonfinite_note(blocks)}." if nonfinite_note(blocks) else "."))

@@ -5,6 +5,7 @@ from adapters import LoadError
 from bundled import source_label
 from charts import compare as charts
 from topics import compare as topic
+from topics.skipped import words as skipped_words
 from ui.cache import cached_pair
 from ui.session import current_source, model_caption, open_source, require_model
 from ui.uploads import take_upload
@@ -33,18 +34,27 @@ except LoadError as e:
 result = cached_pair("compare", "compute", model, other, progress="Comparing tensors…")
 diffs = result.diffs
 st.markdown(topic.reading(result, source_label(current_source()), source_label(other_source)))
+if result.unmeasured():
+    st.warning(skipped_words(result.unmeasured(), "tensor", "not compared (NaN or Inf)"))
+measured = result.measured()
 if not diffs:
     st.stop()
-st.altair_chart(charts.change_map(diffs), width="stretch")
+if measured:
+    st.altair_chart(charts.change_map(measured), width="stretch")
 st.dataframe([{"tensor": d.name, "shape": " x ".join(map(str, d.shape)), "relative change": d.rel_change,
                "cosine": d.cosine, "max |Δ|": d.max_abs, "Δ effective rank": d.delta_effective_rank,
-               "Δ energy in top direction": d.delta_top1_energy} for d in diffs],
+               "Δ energy in top direction": d.delta_top1_energy, "NaN / Inf": d.nonfinite or ""} for d in diffs],
              hide_index=True, width="stretch")
 
-changed = [d.name for d in diffs if d.rel_change > 0] or [d.name for d in diffs]
+# an unmeasured tensor can still be picked: its histogram shows the finite part of the change
+changed = ([d.name for d in measured if d.rel_change > 0] + [d.name for d in diffs if not d.measured]
+           or [d.name for d in diffs])
+largest = max(measured, key=lambda d: d.rel_change).name if measured else changed[0]
 pick = st.selectbox("Look at one tensor's change", changed, key="compare_tensor",
-                    index=changed.index(max(diffs, key=lambda d: d.rel_change).name) if changed else 0)
+                    index=changed.index(largest) if largest in changed else 0)
 one = topic.change(model, other, pick)
+if one.skipped:
+    st.warning(f"`{pick}`: the change's SVD is skipped: {one.skipped}.")
 left, right = st.columns(2)
 left.altair_chart(charts.delta_histogram(one.delta), width="stretch")
 if one.singular_values is not None:

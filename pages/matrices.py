@@ -16,6 +16,8 @@ name = st.selectbox("Matrix", matrix_names(model), key="matrices_name",
                          "checkpoint tensors as stored ('raw:')")
 head = cached("matrices", "header", model, "Reading the matrix…", name=name)
 (n_rows, n_cols), rows_label, cols_label = head.shape, head.rows, head.cols
+if topic.warning(name, head):
+    st.warning(topic.warning(name, head))
 left, mid, right = st.columns(3)
 as_image = left.radio("View", ["Interactive heatmap", "Image (PNG)"], key="matrices_view",
                       help=f"Interactive: at most {topic.CELLS:,} cells, with tooltips and zoom. "

@@ -23,6 +23,8 @@ if result.learned is None:
 
 learned = result.learned
 s = learned.summary
+if topic.broken_words(s):
+    st.warning(topic.broken_words(s))
 st.markdown(topic.reading(result))
 
 lo, hi = st.slider("Positions to show (zoom)", 0, s.n_ctx - 1, (0, s.n_ctx - 1), key="positional_range")

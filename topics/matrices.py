@@ -6,12 +6,15 @@ with the norms that say where its structure lies (taken at full resolution).
     print(reading(result))
 
 Names are those of adapters.views.matrix_names: schema names, the derived W_QKV, 'raw:' tensors.
+NaN and Inf are counted (the whole matrix in the header, the window in the stats), drawn apart by the
+charts, and left out of the norms.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from adapters.views import matrix
+from analyses.finite import NonFinite, degenerate, nonfinite
 from analyses.matrices import METHODS, Blocks, MatrixStats, downsample, grid_for_cells, matrix_stats
 
 CELLS = 4000  # an interactive heatmap draws one rectangle per cell
@@ -24,12 +27,28 @@ class Header:
     rows: str  # what the row axis is ('d_model (input)')
     cols: str
     title: str
+    nonfinite: NonFinite | None = None  # NaN/Inf anywhere in the whole matrix
+    degenerate: str | None = None  # 'all zero' or 'constant (...)' for the whole matrix
 
 
 def header(model, name: str) -> Header:
-    """What a matrix is before any window is chosen: its shape and axis labels."""
-    m = matrix(model, name)
-    return Header(tuple(m.values.shape), m.rows, m.cols, m.title)
+    """What a matrix is before any window is chosen: its shape, axis labels and broken values."""
+    return _header(matrix(model, name))
+
+
+def _header(m) -> Header:
+    bad = nonfinite(m.values)
+    return Header(tuple(m.values.shape), m.rows, m.cols, m.title, bad, None if bad else degenerate(m.values))
+
+
+def warning(name: str, head: Header) -> str:
+    """The whole matrix's NaN/Inf or lack of spread, named, for a page's warning; '' for a healthy one."""
+    if head.nonfinite:
+        return (f"⚠️ `{name}` holds {head.nonfinite.words()}: NaN cells are drawn grey, ±Inf at the ends of "
+                "the colour scale, and the norms below are taken over the finite values.")
+    if head.degenerate:
+        return f"⚠️ `{name}` is {head.degenerate}: it has no structure to show."
+    return ""
 
 
 @dataclass
@@ -53,7 +72,7 @@ def compute(model, name: str, rows: tuple[int, int] | None = None, cols: tuple[i
     w_rows, w_cols = window.shape
     grid = (min(w_rows, PIXELS), min(w_cols, PIXELS)) if as_image else grid_for_cells(w_rows, w_cols, CELLS)
     start = (rows[0], cols[0])
-    return MatrixView(Header((n_rows, n_cols), m.rows, m.cols, m.title), downsample(window, grid, method, start),
+    return MatrixView(_header(m), downsample(window, grid, method, start),
                       matrix_stats(window, start, rows_label=m.rows, cols_label=m.cols))
 
 
@@ -61,10 +80,18 @@ def reading(result: MatrixView) -> str:
     """Which rows and columns carry the most weight, and whether the rows differ more than noise would."""
     stats = result.stats
     r, c = stats.shape
+    if stats.nonfinite and stats.n_finite == 0:
+        return (f"⚠️ Every value of this {r:,} × {c:,} window is NaN or Inf ({stats.nonfinite.words()}): "
+                "its norms and statistics are undefined.")
+    warn = (f"⚠️ This window holds {stats.nonfinite.words()}; the numbers below are over its "
+            f"{stats.n_finite:,} finite values. ") if stats.nonfinite else ""
+    if stats.degenerate:
+        return warn + (f"This {r:,} × {c:,} window is {stats.degenerate}: no row or column carries more "
+                       "weight than another.")
     rows = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_rows)
     cols = ", ".join(f"{i} ({n:.3g})" for i, n in stats.top_cols)
     ratio = stats.row_norm_cv / stats.iid_row_norm_cv
-    text = (f"In this {r:,} × {c:,} window (values within ±{stats.abs_max:.3g}, std {stats.std:.3g}), "
+    text = warn + (f"In this {r:,} × {c:,} window (values within ±{stats.abs_max:.3g}, std {stats.std:.3g}), "
             f"the {stats.rows_label} rows with the largest L2 norm are **{rows}**; "
             f"the {stats.cols_label} columns: **{cols}**. ")
     if r < 2:

@@ -4,6 +4,8 @@
     print(reading(result))      # words for every case: learned, rotary, rotary without its config, ALiBi, none
 
 Pages zoom into W_pos with `window` and `dimensions`, which return only what a chart draws.
+A W_pos with NaN or Inf is read on its finite values (and says so); an all-zero or constant one carries
+no position information, and its reading says only that.
 """
 from __future__ import annotations
 
@@ -83,15 +85,39 @@ def reading(result: Positional) -> str:
     return f"This model has no learned positional embedding matrix (positional scheme: {result.scheme})."
 
 
+def broken_words(s: pos.PositionalSummary) -> str:
+    """The warning about W_pos's NaN/Inf or lack of spread; '' for a healthy W_pos."""
+    bad = s.nonfinite
+    # W_pos is [position, dimension]: its first bad value named by those axes, not 'row, col'
+    bad_words = bad.words().replace(bad.where(), f"position {bad.first[0]}, dimension {bad.first[1]}") if bad else ""
+    if s.degenerate:
+        besides = f" besides {bad_words}" if bad else ""
+        return (f"⚠️ `{W_POS}` is {s.degenerate}{besides}: every position gets the same vector, so it carries "
+                "no position information.")
+    if bad is None:
+        return ""
+    rows = int(np.isfinite(s.adjacent_correlation).sum())
+    dims = int(np.isfinite(s.periods).sum())
+    return (f"⚠️ `{W_POS}` holds {bad_words}: "
+            f"the numbers below use its finite values only (variances over each dimension's finite values, "
+            f"{rows} of {s.n_ctx - 1} neighbouring pairs correlated, periods of the {dims} of {s.d_model} "
+            "dimensions with no NaN or Inf).")
+
+
 def _learned_reading(s: pos.PositionalSummary) -> str:
+    warning = broken_words(s)
+    if s.degenerate:
+        return warning
     v = s.variances
     r = s.adjacent_correlation
-    worst = int(r.argmin())
-    periodic = s.peak_power >= pos.STRONG_PEAK
-    text = (f"Dimension **{s.highest_variance_dim}** varies most over the {s.n_ctx} positions "
+    if not np.isfinite(v).any() or not np.isfinite(r).any():
+        return warning + " Too few finite values remain to describe the positions."
+    worst = int(np.nanargmin(r))
+    periodic = s.peak_power >= pos.STRONG_PEAK  # NaN (a dimension without a spectrum) compares False
+    text = (warning + " " if warning else "") + (f"Dimension **{s.highest_variance_dim}** varies most over the {s.n_ctx} positions "
             f"(variance {v[s.highest_variance_dim]:.3g}), **{s.median_variance_dim}** is the median "
             f"({v[s.median_variance_dim]:.3g}) and **{s.lowest_variance_dim}** the least "
-            f"({v[s.lowest_variance_dim]:.3g}). Neighbouring positions correlate at r = **{np.median(r):.2f}** "
+            f"({v[s.lowest_variance_dim]:.3g}). Neighbouring positions correlate at r = **{np.nanmedian(r):.2f}** "
             f"(median); the weakest link is position {worst} → {worst + 1} (r = {r[worst]:.2f}). ")
     # one cycle over the whole context is a slow drift rather than a repeating wave: counted apart
     repeating = periodic & (s.periods <= s.n_ctx / 2)
@@ -104,9 +130,11 @@ def _learned_reading(s: pos.PositionalSummary) -> str:
             text += (f", most cleanly dimension {top} (period {s.periods[top]:.1f} positions, "
                      f"{s.peak_power[top]:.0%} of its power)")
         text += "."
-    else:
+    elif np.isfinite(s.peak_power).any():
         text += (f"No dimension puts {pos.STRONG_PEAK:.0%} of its power at one frequency (the most is "
-                 f"{s.peak_power.max():.0%}), so none is sine-like.")
+                 f"{np.nanmax(s.peak_power):.0%}), so none is sine-like.")
+    else:
+        text += "No dimension is free of NaN and Inf, so none has a spectrum to judge periods by."
     return text
 
 

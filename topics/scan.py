@@ -26,7 +26,8 @@ import contextlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable
+from functools import partial
+from typing import Callable, Iterator
 
 from analyses import fused
 from analyses.tensor_stats import BLOCK as SAFE_BLOCK, Moments, TensorStats
@@ -97,7 +98,7 @@ def scan(model, progress: Progress | None = None, workers: int = 2,
         try:
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=_worker_init, initargs=(checkpoint,)) as pool:
-                _collect(pool, {pool.submit(_worker_scan, n, chunk_elems): n for n in order}, finished)
+                _collect(pool, ((n, (_worker_scan, n, chunk_elems)) for n in order), workers, finished)
             return [results[n] for n in names]
         except (BrokenProcessPool, OSError):  # no processes here (sandbox, frozen app): threads below
             pass
@@ -107,8 +108,8 @@ def scan(model, progress: Progress | None = None, workers: int = 2,
                 finished(name, tensor_scan(checkpoint, name, chunk_elems, compiled=compiled))
         else:
             with ThreadPoolExecutor(workers, thread_name_prefix="stats-scan") as pool:
-                _collect(pool, {pool.submit(tensor_scan, checkpoint, n, chunk_elems, compiled=compiled): n
-                                for n in order if n not in results}, finished)
+                _collect(pool, ((n, (partial(tensor_scan, compiled=compiled), checkpoint, n, chunk_elems))
+                                for n in order if n not in results), workers, finished)
     return [results[n] for n in names]
 
 
@@ -123,16 +124,30 @@ def scan_path(checkpoint) -> str:
     return COMPILED if fused.available() else PROCESSES
 
 
-def _collect(pool, futures: dict, finished: Callable) -> None:
-    """finished(name, stats) for each future as it completes. If that raises (Streamlit stops a page's
-    script when its user navigates away, from inside the progress callback), the queued tensors are
-    dropped, so only those being read finish, not the whole model."""
+def _collect(pool, tasks: Iterator[tuple[str, tuple]], workers: int, finished: Callable) -> None:
+    """Run (name, (function, *args)) tasks on `pool`, two in flight per worker, and call finished(name, stats)
+    as each completes. Tasks are submitted only as others finish, so when `finished` raises (Streamlit stops
+    a page's script from inside the progress callback when its user navigates away) at most the tensors in
+    flight are read after it, never the rest of the model."""
+    pending: dict = {}
     try:
-        for future in as_completed(futures):
-            finished(futures[future], future.result())
+        for name, (fn, *args) in tasks:
+            pending[pool.submit(fn, *args)] = name
+            while len(pending) >= 2 * workers:
+                _finish_one(pending, finished)
+        while pending:
+            _finish_one(pending, finished)
     except BaseException:
+        for future in pending:
+            future.cancel()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+
+
+def _finish_one(pending: dict, finished: Callable) -> None:
+    """Wait for the first of `pending` to complete, take it out, and report it."""
+    done = next(as_completed(pending))
+    finished(pending.pop(done), done.result())
 
 
 _worker_checkpoint = None

@@ -20,14 +20,14 @@ class Skipped:
     layer: int | None = None  # the layer it belongs to, for per-layer topics
 
 
-def words(skipped: list[Skipped], what: str = "matrix") -> str:
+def words(skipped: list[Skipped], what: str = "matrix", verb: str = "skipped") -> str:
     """One sentence naming the first SHOWN skipped items and why; '' when nothing was skipped."""
     if not skipped:
         return ""
     noun = what if len(skipped) == 1 else ("matrices" if what == "matrix" else what + "s")
     listed = "; ".join(f"`{s.name}` {s.reason}" for s in skipped[:SHOWN])
     more = f"; and {len(skipped) - SHOWN} more" if len(skipped) > SHOWN else ""
-    return f"⚠️ {len(skipped)} {noun} skipped: {listed}{more}."
+    return f"⚠️ {len(skipped)} {noun} {verb}: {listed}{more}."
 
 
 def records(skipped: list[Skipped]) -> list[dict]:

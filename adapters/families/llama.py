@@ -18,6 +18,16 @@ from ..transforms import heads_in, heads_out, same, transpose
 
 L = "layers.{l}."
 ATTN = L + "self_attn."
+
+
+def head_dims_from_qk(n_heads: int, tensors: Tensors, attn: str = ATTN) -> tuple[int, int]:
+    """(d_head, n_kv_heads) from separate projections: q_proj holds n_heads * d_head rows and k_proj
+    n_kv_heads * d_head (grouped-query attention; d_head need not be d_model / n_heads: Qwen3, Gemma)."""
+    q, k = tensors.shape(attn + "q_proj.weight"), tensors.shape(attn + "k_proj.weight")
+    if not q or not k or q[0] % n_heads or k[0] % (q[0] // n_heads):
+        raise ValueError(f"q_proj has {q[0] if q else '?'} rows, not a multiple of n_heads={n_heads}")
+    d_head = q[0] // n_heads
+    return d_head, k[0] // d_head
 Q_NORM = ATTN + "q_norm.weight"  # Qwen3, Gemma3, OLMo2
 PRE_MLP_NORM = L + "pre_feedforward_layernorm.weight"  # Gemma2, Gemma3: norms around both sublayers
 ROUTER = L + "mlp.gate.weight"  # a Mixture-of-Experts router (Qwen2-MoE, OLMoE, DeepSeek)
@@ -81,12 +91,7 @@ class Llama(Family):
 
     @classmethod
     def head_dims(cls, n_heads: int, cfg: ModelConfig, tensors: Tensors) -> tuple[int, int]:
-        """q_proj holds n_heads * d_head rows and k_proj n_kv_heads * d_head (grouped-query, Qwen3, Gemma)."""
-        q, k = tensors.shape(ATTN + "q_proj.weight"), tensors.shape(ATTN + "k_proj.weight")
-        if not q or not k or q[0] % n_heads or k[0] % (q[0] // n_heads):
-            raise ValueError(f"q_proj has {q[0] if q else '?'} rows, not a multiple of n_heads={n_heads}")
-        d_head = q[0] // n_heads
-        return d_head, k[0] // d_head
+        return head_dims_from_qk(n_heads, tensors)
 
     @classmethod
     def facts(cls, cfg: ModelConfig, hf: dict, tensors: Tensors) -> ModelConfig:

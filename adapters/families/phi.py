@@ -14,6 +14,7 @@ from ..family import Family
 from ..layout import Layout, Tensors
 from ..registry import register
 from ..transforms import heads_in, heads_out, same, transpose
+from .llama import head_dims_from_qk
 
 L = "layers.{l}."
 ATTN = L + "self_attn."
@@ -66,12 +67,7 @@ class Phi(Family):
 
     @classmethod
     def head_dims(cls, n_heads: int, cfg: ModelConfig, tensors: Tensors) -> tuple[int, int]:
-        """q_proj holds n_heads * d_head rows and k_proj n_kv_heads * d_head."""
-        q, k = tensors.shape(ATTN + "q_proj.weight"), tensors.shape(ATTN + "k_proj.weight")
-        if not q or not k or q[0] % n_heads or k[0] % (q[0] // n_heads):
-            raise ValueError(f"q_proj has {q[0] if q else '?'} rows, not a multiple of n_heads={n_heads}")
-        d_head = q[0] // n_heads
-        return d_head, k[0] // d_head
+        return head_dims_from_qk(n_heads, tensors, ATTN)
 
     @classmethod
     def facts(cls, cfg: ModelConfig, hf: dict, tensors: Tensors) -> ModelConfig:

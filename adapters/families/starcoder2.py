@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..layout import Layout, Tensors
 from ..registry import register
 from ..transforms import same, transpose
-from .llama import ATTN, L, Llama
+from .llama import L, Llama
 
 _GATED = ("blocks.{l}.mlp.W_gate", "blocks.{l}.mlp.W_in", "blocks.{l}.mlp.W_out")
 

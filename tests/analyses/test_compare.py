@@ -37,3 +37,24 @@ def test_identical_and_mismatched():
     with pytest.raises(ValueError):
         tensor_diff("w", a, np.ones((4, 3)))
     assert effective_rank(np.array([1.0, 1.0, 1.0])) == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("side", ["A", "B"])
+def test_a_side_with_nan_or_inf_is_named_not_measured(side):
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(6, 5)).astype(np.float32)
+    b = a + 0.1
+    broken = a if side == "A" else b
+    broken[1, 2], broken[4, 0], broken[5, 4] = np.nan, np.inf, np.nan
+    d = tensor_diff("w", a, b)
+    assert d.nonfinite == f"{side} holds 2 NaN and 1 Inf (first at row 1, col 2)" and not d.measured
+    assert (d.rel_change, d.cosine, d.max_abs, d.delta_effective_rank, d.delta_top1_energy) == (None,) * 5
+
+
+def test_both_sides_broken_and_a_clean_pair_measured():
+    a = np.ones((2, 3), np.float32)
+    b = a.copy()
+    a[0, 1], b[1, 2] = np.inf, np.nan
+    assert tensor_diff("w", a, b).nonfinite == "A holds 1 Inf (first at row 0, col 1); B holds 1 NaN (first at row 1, col 2)"
+    clean = tensor_diff("w", np.ones((2, 3)), np.full((2, 3), 2.0))
+    assert clean.measured and clean.nonfinite is None and clean.rel_change == pytest.approx(1.0)

@@ -63,3 +63,53 @@ def test_stats_match_numpy_norms():
 def test_iid_noise_matches_its_baseline():
     s = matrix_stats(np.random.default_rng(3).normal(size=(400, 500)))
     assert s.row_norm_cv / s.iid_row_norm_cv == pytest.approx(1, abs=0.3)  # the baseline is right
+
+
+def _broken(seed=4):
+    """A 20 × 30 window with NaN and ±Inf at known places."""
+    w = np.random.default_rng(seed).normal(size=(20, 30)).astype(np.float32)
+    w[3, 4] = w[11, 11] = np.nan
+    w[10, 10], w[18, 2] = np.inf, -np.inf
+    return w
+
+
+def test_block_mean_over_a_nan_is_nan_and_over_an_inf_is_that_inf():
+    w = _broken()
+    b = downsample(w, (5, 5), "mean")  # 4 × 6 blocks: (3, 4) in block (0, 0), (10, 10) in (2, 1), (18, 2) in (4, 0)
+    assert np.isnan(b.values[0, 0]) and np.isnan(b.values[2, 1])  # (2, 1) holds a NaN and +Inf
+    assert b.values[4, 0] == -np.inf
+    finite = np.isfinite(b.values)
+    want = w.reshape(5, 4, 5, 6).astype(np.float64).mean(axis=(1, 3))
+    np.testing.assert_allclose(b.values[finite], want[finite], rtol=1e-6)
+
+
+def test_block_maxabs_keeps_an_inf_and_marks_a_nan():
+    w = _broken()
+    b = downsample(w, (5, 5), "maxabs")
+    assert b.values[2, 1] == np.inf  # the block holds a NaN and +Inf: the Inf is its largest magnitude
+    assert b.values[4, 0] == -np.inf and np.isnan(b.values[0, 0])
+    blocks = w.reshape(5, 4, 5, 6).transpose(0, 2, 1, 3).reshape(5, 5, -1)
+    for i, j in zip(*np.nonzero(np.isfinite(b.values))):
+        block = blocks[i, j]
+        assert not np.isnan(block).any() and b.values[i, j] == block[np.argmax(np.abs(block))]
+
+
+def test_stats_skip_nan_and_inf_and_say_where_the_first_is():
+    w = _broken()
+    s = matrix_stats(w, (100, 200))
+    assert (s.nonfinite.nan, s.nonfinite.inf, s.nonfinite.first) == (2, 2, (103, 204))
+    kept = np.where(np.isfinite(w), w, 0).astype(np.float64)
+    finite = w[np.isfinite(w)].astype(np.float64)
+    assert s.n_finite == 596 and s.abs_max == pytest.approx(np.abs(finite).max())
+    assert s.mean == pytest.approx(finite.mean()) and s.std == pytest.approx(finite.std())
+    rn = np.linalg.norm(kept, axis=1)
+    assert s.top_rows[0] == (100 + int(np.argmax(rn)), pytest.approx(rn.max()))
+    assert np.isfinite(s.row_norm_cv) and s.degenerate is None
+
+
+def test_stats_of_broken_and_flat_windows():
+    assert np.isnan(matrix_stats(np.full((3, 4), np.nan)).mean) and matrix_stats(np.full((3, 4), np.nan)).n_finite == 0
+    assert matrix_stats(np.zeros((3, 4))).degenerate == "all zero"
+    assert matrix_stats(np.full((3, 4), 0.5)).degenerate.startswith("constant")
+    clean = matrix_stats(np.random.default_rng(0).normal(size=(3, 4)))
+    assert clean.nonfinite is None and clean.degenerate is None and clean.n_finite == 12

@@ -98,3 +98,44 @@ def test_rotary_frequencies_match_transformers(base, dim):
     f = pos.rotary_frequencies(dim, base, n_ctx=2048)
     np.testing.assert_allclose(f.theta, expected, rtol=1e-6)
     np.testing.assert_allclose(f.wavelength, 2 * np.pi / expected, rtol=1e-6)
+
+
+def test_nan_and_inf_are_left_out_of_every_number():
+    w = _random(40, 9, seed=3)
+    w[5, 2], w[17, 6], w[30, 2] = np.nan, np.inf, -np.inf
+    s = pos.summarize(w)
+    assert (s.nonfinite.nan, s.nonfinite.inf, s.nonfinite.first) == (1, 2, (5, 2)) and s.degenerate is None
+    masked = np.where(np.isfinite(w), w, np.nan).astype(np.float64)
+    np.testing.assert_allclose(s.variances, np.nanvar(masked, axis=0), rtol=1e-10)
+    var = np.nanvar(masked, axis=0)
+    assert s.lowest_variance_dim == int(np.argmin(var)) and s.highest_variance_dim == int(np.argmax(var))
+    whole_rows = np.isfinite(w).all(axis=1)
+    pairs = whole_rows[:-1] & whole_rows[1:]
+    corr = [np.corrcoef(w[p].astype(np.float64), w[p + 1])[0, 1] for p in np.flatnonzero(pairs)]
+    np.testing.assert_allclose(s.adjacent_correlation[pairs], corr, atol=1e-6)
+    assert np.isnan(s.adjacent_correlation[~pairs]).all() and (~pairs).sum() == 6  # pairs 4, 5, 16, 17, 29, 30
+    whole_dims = np.isfinite(w).all(axis=0)
+    periods, share = _periodogram_oracle(w[:, whole_dims])
+    np.testing.assert_allclose(s.periods[whole_dims], periods, rtol=1e-9)
+    np.testing.assert_allclose(s.peak_power[whole_dims], share, rtol=1e-6)
+    assert np.isnan(s.periods[[2, 6]]).all() and np.isnan(s.peak_power[[2, 6]]).all()
+    cos = pos.cosine_similarity(w)
+    np.testing.assert_allclose(cos[np.ix_(whole_rows, whole_rows)], sk_cosine(w[whole_rows].astype(np.float64)),
+                               atol=1e-6)
+    assert np.isnan(cos[5]).all() and np.isnan(cos[:, 17]).all()
+
+
+def test_a_dimension_without_finite_values_is_left_out_of_the_ranking():
+    w = _random(20, 5, seed=1)
+    w[:, 3] = np.nan
+    s = pos.summarize(w)
+    var = np.var(w.astype(np.float64), axis=0)
+    assert np.isnan(s.variances[3]) and 3 not in (s.lowest_variance_dim, s.highest_variance_dim)
+    assert s.highest_variance_dim == int(np.nanargmax(var)) and s.lowest_variance_dim == int(np.nanargmin(var))
+
+
+@pytest.mark.parametrize("fill, words", [(0.0, "all zero"), (0.25, "constant")])
+def test_flat_w_pos_is_degenerate(fill, words):
+    s = pos.summarize(np.full((12, 4), fill, np.float32))
+    assert s.degenerate.startswith(words) and s.nonfinite is None
+    assert np.isnan(s.adjacent_correlation).all() and (s.variances == 0).all()

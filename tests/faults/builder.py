@@ -43,13 +43,19 @@ def target(folder: Path) -> str:
     return _layer_matrices(folder, 0)[0]
 
 
-def inject(source, dest, fault: str, layer: int = 0) -> str:
-    """A copy of the model folder `source` at `dest` with `fault` (one of FAULTS) written into it."""
+def stored(folder, schema_name: str) -> str:
+    """The stored tensor behind a schema matrix (the first, for a fused one): where to put a fault into it."""
+    return open_model(str(folder)).sources(schema_name)[0]
+
+
+def inject(source, dest, fault: str, layer: int = 0, into: str | None = None) -> str:
+    """A copy of the model folder `source` at `dest` with `fault` (one of FAULTS) written into it: into the
+    stored tensor `into` when given, else into `target`'s matrix (or, for zero_layer, all of `layer`'s)."""
     source, dest = Path(source), Path(dest)
     shutil.copytree(source, dest)
     weights = dest / "model.safetensors"
     tensors = {k: np.array(v) for k, v in load_file(weights).items()}  # writable copies
-    names = _layer_matrices(dest, layer) if fault == "zero_layer" else [target(dest)]
+    names = _layer_matrices(dest, layer) if fault == "zero_layer" else [into or target(dest)]
     for name in names:
         w = tensors[name]
         if fault == "nan":

@@ -44,3 +44,26 @@ def test_alibi_model_has_null_data_and_no_charts(tmp_path):
     _, model = build("bloom", tmp_path, hidden_size=32, n_layer=1, n_head=2, vocab_size=50)
     sec = positional.section(topic.compute(model))
     assert sec.data is None and not sec.charts and "ALiBi" in sec.reading
+
+
+def test_w_pos_with_nan_and_inf_gives_strict_json(tmp_path):
+    import report
+    from safetensors.numpy import save_file
+    from tests.adapters.harness import build
+    _, model = build("gpt2", tmp_path / "m", n_embd=16, n_layer=1, n_head=2, vocab_size=40, n_positions=24)
+    tensors = {n: np.array(model.raw(n)) for n in model.raw_names()}
+    wpe = next(n for n in tensors if n.endswith("wpe.weight"))
+    tensors[wpe][2, 5], tensors[wpe][:, 7] = np.inf, np.nan  # dimension 7 has no finite value at all
+    save_file(tensors, str(tmp_path / "b.safetensors"))
+    result = topic.compute(open_model(str(tmp_path / "b.safetensors")))
+    sec = positional.section(result)
+    data = json.loads(json.dumps(report.jsonable(sec.data), allow_nan=False))
+    assert data["nonfinite"] == {"nan": 24, "inf": 1, "first": [0, 7]} and data["degenerate"] is None
+    w = tensors[wpe].astype(np.float64)
+    finite_var = np.delete(w, 7, axis=1)
+    finite_var = np.nanvar(np.where(np.isfinite(finite_var), finite_var, np.nan), axis=0)
+    assert data["variances"]["max"] == pytest.approx(finite_var.max()) and data["periods"][7] is None
+    assert data["adjacent_correlation"] == [None] * 23  # every position holds the NaN of dimension 7
+    assert data["mean_adjacent_correlation"] is None and "⚠️ `pos_embed.W_pos` holds 24 NaN" in sec.reading
+    for chart in sec.charts:
+        json.dumps(report.jsonable(chart.to_dict()), allow_nan=False)

@@ -67,3 +67,23 @@ def test_itself_is_identical(minilm_dir):
     model = open_model(minilm_dir)
     text = topic.reading(topic.compute(model, model), "M", "M")
     assert text == f"**M** and **M** are identical in all {len(model.names())} shared tensors."
+
+
+def test_tensors_with_nan_or_inf_are_listed_and_their_svd_skipped(seeds, tmp_path):
+    from safetensors.numpy import save_file
+    from adapters import open_model
+    a, b = seeds
+    tensors = {n: np.array(a.raw(n)) for n in a.raw_names()}
+    tensors["transformer.h.1.mlp.c_fc.weight"][0, 3] = np.nan  # Conv1D [in, out]: W_in as stored
+    save_file(tensors, str(tmp_path / "broken.safetensors"))
+    broken = open_model(str(tmp_path / "broken.safetensors"))
+    result = topic.compute(broken, b)
+    (bad,) = result.unmeasured()
+    assert bad.name == "blocks.1.mlp.W_in" and bad.reason == "A holds 1 NaN (first at row 0, col 3)"
+    text = topic.reading(result, "A", "B")
+    assert text.startswith("⚠️ 1 tensor not compared (NaN or Inf): `blocks.1.mlp.W_in` A holds 1 NaN")
+    assert f"of {len(result.diffs) - 1} shared tensors differ" in text
+    one = topic.change(broken, b, "blocks.1.mlp.W_in")
+    assert one.singular_values is None and one.skipped == "A holds 1 NaN (first at row 0, col 3)"
+    assert np.isnan(one.delta[0, 3]) and np.isfinite(np.delete(one.delta.ravel(), 3)).all()
+    assert topic.change(broken, b, "blocks.0.mlp.W_in").skipped is None

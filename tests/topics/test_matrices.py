@@ -69,3 +69,41 @@ def test_minilm_window_stats_and_image(minilm_dir):
         assert tuple(pixels[biggest]) == (0x67, 0x00, 0x1f)
     else:
         assert tuple(pixels[smallest]) == (0x05, 0x30, 0x61)
+
+
+def test_a_window_with_nan_and_inf_says_how_many_and_where():
+    window = np.random.default_rng(5).normal(size=(30, 40)).astype(np.float32)
+    window[7, 9], window[20, 3] = np.nan, np.inf
+    text = topic.reading(_view(window, (100, 50)))
+    assert text.startswith("⚠️ This window holds 1 NaN and 1 Inf (first at row 107, col 59)")
+    finite = window[np.isfinite(window)].astype(np.float64)
+    assert f"over its {finite.size:,} finite values" in text and f"std {finite.std():.3g}" in text
+    assert "largest L2 norm" in text
+
+
+def test_all_nan_and_flat_windows_are_worded():
+    assert "undefined" in topic.reading(_view(np.full((4, 5), np.nan, np.float32)))
+    assert "is all zero" in topic.reading(_view(np.zeros((4, 5), np.float32)))
+    assert "is constant (every value 0.5)" in topic.reading(_view(np.full((4, 5), 0.5, np.float32)))
+
+
+def test_the_header_and_warning_see_the_whole_matrix(tmp_path):
+    from safetensors.numpy import save_file
+    from tests.adapters.harness import build
+    _, model = build("gpt2", tmp_path / "m", n_embd=32, n_layer=1, n_head=2, vocab_size=60, n_positions=16)
+    tensors = {n: np.array(model.raw(n)) for n in model.raw_names()}
+    raw = "transformer.h.0.mlp.c_fc.weight"
+    tensors[raw][2, 5] = np.nan
+    tensors["transformer.h.0.mlp.c_proj.weight"][:] = 0
+    save_file(tensors, str(tmp_path / "b.safetensors"))
+    broken = open_model(str(tmp_path / "b.safetensors"))
+    head = topic.header(broken, "raw:" + raw)
+    assert head.nonfinite.nan == 1 and head.nonfinite.first == (2, 5)
+    assert topic.warning("raw:" + raw, head).startswith(f"⚠️ `raw:{raw}` holds 1 NaN (first at row 2, col 5)")
+    assert "all zero" in topic.warning("x", topic.header(broken, "raw:transformer.h.0.mlp.c_proj.weight"))
+    assert topic.warning("x", topic.header(model, "raw:" + raw)) == ""
+    view = topic.compute(broken, "raw:" + raw, rows=(0, 2))  # the window misses the NaN; the header does not
+    assert view.stats.nonfinite is None and view.header.nonfinite.nan == 1
+    chart = charts.heatmap(topic.compute(broken, "raw:" + raw).blocks, "t", "r", "c").to_dict()
+    cells = chart["datasets"][chart["data"]["name"]]
+    assert sum(c["missing"] for c in cells) == 1 and "1 NaN cell in grey" in chart["title"]["subtitle"][0]

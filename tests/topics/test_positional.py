@@ -100,3 +100,26 @@ def test_alibi_and_bare_checkpoints(tmp_path):
     bare = topic.compute(open_model(str(tmp_path / "bare" / "w.safetensors")))
     assert bare.learned is None and bare.rotary is None
     assert "no learned positional embedding matrix" in topic.reading(bare)
+
+
+def test_w_pos_with_nan_and_inf_is_read_on_its_finite_values():
+    w = _random(32, 6, seed=4)
+    w[3, 1], w[9, 4] = np.nan, np.inf
+    text = topic.reading(_learned(w))
+    assert text.startswith("⚠️ `pos_embed.W_pos` holds 1 NaN and 1 Inf (first at position 3, dimension 1)")
+    assert "27 of 31 neighbouring pairs" in text and "the 4 of 6 dimensions" in text
+    var = np.nanvar(np.where(np.isfinite(w), w, np.nan).astype(np.float64), axis=0)
+    assert f"Dimension **{int(np.argmax(var))}** varies most" in text and f"(variance {var.max():.3g})" in text
+    r = [np.corrcoef(w[p].astype(np.float64), w[p + 1])[0, 1] for p in range(31)
+         if np.isfinite(w[p]).all() and np.isfinite(w[p + 1]).all()]
+    assert f"r = **{np.median(r):.2f}**" in text
+
+
+@pytest.mark.parametrize("fill, words", [(0.0, "is all zero"), (0.5, "is constant (every value 0.5)")])
+def test_flat_w_pos_carries_no_position_information(fill, words):
+    text = topic.reading(_learned(np.full((16, 4), fill, np.float32)))
+    assert words in text and "no position information" in text and "Dimension" not in text
+
+
+def test_all_nan_w_pos_never_crashes():
+    assert "Too few finite values" in topic.reading(_learned(np.full((8, 3), np.nan, np.float32)))
