@@ -87,7 +87,8 @@ class Tensors:
         return None
 
     def has(self, template: str, layer: int | None = None) -> bool:
-        return self.resolve(template, layer) is not None
+        """Whether a source template is stored (layer 0 when the template has `{l}` and no layer is given)."""
+        return self.shape(template, layer) is not None
 
     def shape(self, template: str, layer: int | None = None) -> tuple[int, ...] | None:
         """The stored shape of a source template (layer 0 when the template has `{l}` and no layer is given)."""

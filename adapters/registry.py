@@ -23,6 +23,7 @@ DETECTION_ORDER = (
     "gemma2",  # Llama's names + a norm before and after the MLP
     "qwen2",  # Llama's names + q, k, v biases without an o bias
     "starcoder2",  # Llama's attention names, a plain c_fc/c_proj MLP
+    "cohere",  # Llama's names without post_attention_layernorm: attention and MLP share one norm
     "llama",  # also Granite and other decoders stored under Llama's names
     "phi3",  # fused qkv_proj and gate_up_proj
     "phi",  # Llama's q/k/v names, a `dense` output, fc1/fc2 and one shared norm per layer

@@ -40,7 +40,8 @@ class Llama(Family):
     anchor = "embed_tokens.weight"  # prefix 'model.' in *ForCausalLM checkpoints
     layer_anchor = ATTN + "q_proj.weight"
     layout = Layout(requires=(anchor, ATTN + "q_proj.weight", ATTN + "k_proj.weight", ATTN + "v_proj.weight",
-                              ATTN + "o_proj.weight", L + "input_layernorm.weight", L + "mlp.gate_proj.weight"),
+                              ATTN + "o_proj.weight", L + "input_layernorm.weight", L + "post_attention_layernorm.weight",
+                              L + "mlp.gate_proj.weight"),
                     forbids=(Q_NORM, PRE_MLP_NORM, ROUTER))
     tie = ("lm_head.weight", "embed_tokens.weight")
     defaults = {"positional": "rotary", "norm": "rmsnorm", "gated_mlp": True, "act": "silu",
@@ -107,18 +108,16 @@ class Llama(Family):
 
 @register
 class Mistral(Llama):
-    """Like Llama, plus sliding-window attention (which changes no weight); its names are Llama's, so only
-    config.json's model_type chooses it."""
+    """Like Llama, plus sliding-window attention in every layer (cfg.sliding_window; it changes no weight); its
+    names are Llama's, so only config.json's model_type chooses it."""
     arch = "mistral"
     model_types = ("mistral",)
 
     @classmethod
     def facts(cls, cfg: ModelConfig, hf: dict, tensors: Tensors) -> ModelConfig:
         cfg = super().facts(cfg, hf, tensors)
-        if hf.get("sliding_window"):
-            cfg = cfg.with_notes(Note("maths", f"Each token attends to at most the {hf['sliding_window']} "
-                                               "tokens before it."))
-        return cfg
+        window = hf.get("sliding_window")
+        return replace(cfg, sliding_window=int(window)) if window else cfg  # sliding_layers None: every layer
 
 
 @register

@@ -92,3 +92,13 @@ def test_llama3_rope_scaling_is_noted(tmp_path):
     _, model = build("llama", tmp_path, rope_parameters=rope, **{**TINY, "num_hidden_layers": 1})
     assert model.cfg.rotary_base == 500_000.0
     assert any(n.kind == "positions" and "rope_type='llama3'" in n.text for n in model.cfg.notes)
+
+
+def test_mistral_sliding_window_is_a_typed_field_and_matches_the_forward_pass(tmp_path):
+    from dataclasses import replace
+
+    hf, model = build("mistral", tmp_path, sliding_window=3, **TINY)
+    c = model.cfg
+    assert (c.sliding_window, c.sliding_layers) == (3, None)  # None: every layer is windowed
+    assert not [n for n in c.notes if n.kind == "maths"]  # a field, not a note
+    check_forward(hf, model, replace(SPEC, window=3, window_layers=(0, 1)))

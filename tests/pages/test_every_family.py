@@ -42,6 +42,7 @@ TINY = {  # arch -> (transformers model_type, AutoModelForCausalLM?, config)
     "gemma3": ("gemma3_text", True, {**DECODER, "head_dim": 16, "sliding_window": 4}),
     "phi": ("phi", True, {**DECODER, "bos_token_id": 1, "eos_token_id": 2}),
     "starcoder2": ("starcoder2", True, {**DECODER, "bos_token_id": 1, "eos_token_id": 2}),
+    "cohere": ("cohere", True, {**DECODER, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0}),
 }
 
 
