@@ -225,14 +225,15 @@ def _positive_int(text: str) -> int:
 
 def _unwritable(out: str) -> str | None:
     """Why report files cannot be written into folder `out` (None: they can): checked before any work."""
-    if os.path.exists(out) and not os.path.isdir(out):
+    path = os.path.abspath(out)
+    if os.path.exists(path) and not os.path.isdir(path):
         return "exists and is not a folder"
-    existing = out
-    while existing and not os.path.exists(existing):  # the nearest folder that exists is where it is created
-        existing = os.path.dirname(os.path.abspath(existing)) if existing != os.path.dirname(existing) else ""
-    if existing and not os.path.isdir(existing):
+    existing = path
+    while not os.path.exists(existing):  # the nearest one that exists is where the folder is created ('/' does)
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
         return f"{existing} is not a folder"
-    if existing and not os.access(existing, os.W_OK | os.X_OK):
+    if not os.access(existing, os.W_OK | os.X_OK):
         return f"{existing} is not writable"
     return None
 

@@ -42,8 +42,8 @@ def profile(gains: np.ndarray, labels: list[str]) -> alt.Chart:
             p1, med, p99 = np.percentile(g, [1, 50, 99])
             rows.append({"order": i, "norm": label, "median": med, "p1": p1, "p99": p99,
                          "min": g.min(), "max": g.max()})
-    df = pd.DataFrame(rows)
-    tips = ["norm", *(alt.Tooltip(f"{k}:Q", format=".3g") for k in ("min", "p1", "median", "p99", "max"))]
+    df = pd.DataFrame(rows, columns=["order", "norm", "median", "p1", "p99", "min", "max"])  # empty: no finite gain
+    tips = ["norm:N", *(alt.Tooltip(f"{k}:Q", format=".3g") for k in ("min", "p1", "median", "p99", "max"))]
     base = alt.Chart(df).encode(x=alt.X("norm:N", sort=alt.SortField("order"), title=None), tooltip=tips)
     band = base.mark_area(opacity=0.25).encode(y=alt.Y("p1:Q", title="gain"), y2="p99:Q")
     extremes = base.transform_fold(["min", "max"], as_=["stat", "value"]).mark_point(shape="cross").encode(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adapters import schema
-from analyses.norms import OUTLIER_Z, OutlierDim, outlier_dimensions, robust_z
+from analyses.norms import OUTLIER_Z, OutlierDim, outlier_dimensions, robust_z, signed_robust_z  # noqa: F401 - robust_z: callers
 
 # Norms over the residual stream, in the order they act within a layer (the schema's meaning of each).
 LAYER_NORMS = ("ln1.w", "ln1_post.w", "ln2.w", "ln2_post.w")
@@ -55,10 +55,7 @@ def labels(result: NormGains) -> list[str]:
 
 def z_scores(result: NormGains) -> np.ndarray:
     """(n_norms, d_model) signed robust z-scores of the gains (sign: above or below the norm's median)."""
-    z = robust_z(result.gains)
-    sign = np.sign(result.gains - np.nanmedian(np.where(np.isfinite(result.gains), result.gains, np.nan),
-                                               axis=1, keepdims=True))
-    return np.clip(z * sign, -1e6, 1e6)  # inf (a departure from a constant row) drawn as a large value
+    return np.clip(signed_robust_z(result.gains), -1e6, 1e6)  # inf (a departure from a constant row) drawn large
 
 
 def reading(result: NormGains) -> str:
@@ -67,8 +64,12 @@ def reading(result: NormGains) -> str:
         return "This model has no norm weights over the residual stream in the schema (or no adapter maps them)."
     g = result.gains
     finite = g[np.isfinite(g)]
+    if finite.size == 0:
+        return f"⚠️ Every gain of the {n} norms over the {g.shape[1]}-wide residual stream is NaN or Inf."
     text = (f"**{n}** norms over the {g.shape[1]}-wide residual stream; their gains average "
             f"**{finite.mean():.3g}** (from {finite.min():.3g} to {finite.max():.3g}).")
+    if not finite.any():
+        text += " ⚠️ Every finite gain is zero: these norms erase the residual stream."
     bad = int((~np.isfinite(g)).sum())
     if bad:
         text += f" ⚠️ {bad:,} gains are NaN or Inf and are left out of the numbers."
