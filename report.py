@@ -19,7 +19,8 @@ import time
 # The report's sections, in the order it shows them: report.json key -> the topic (topics/) that computes it.
 # reporting/<key>.py turns the topic's result into a Section: section(result) -> Section.
 SECTIONS = {"architecture": "architecture", "positional": "positional", "distributions": "distributions",
-            "layers": "layers", "pca": "pca", "heads": "heads", "norms": "norms", "spectral": "spectral",
+            "layers": "layers", "pca": "pca", "heads": "heads", "experts": "experts", "norms": "norms",
+            "spectral": "spectral",
             "stats": "health"}
 TOPICS = list(SECTIONS)
 
@@ -161,20 +162,21 @@ def _start_second_process(model, topics, cache, options) -> _SecondProcess:
     located = dataclasses.replace(model.located, keepalive=[])  # files and config: all a worker needs
     try:
         pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        future = pool.submit(_worker_numbers, located, model.requested_heads, topic, opts)
+        future = pool.submit(_worker_numbers, located, model.requested_heads, topic, opts,
+                             getattr(model, "stack", "blocks"))
     except OSError:  # no processes here (a sandbox): every topic in this one
         return _SecondProcess()
     return _SecondProcess(topic, opts, pool, future)
 
 
-def _worker_numbers(located, n_heads, topic: str, options: dict):
+def _worker_numbers(located, n_heads, topic: str, options: dict, stack: str = "blocks"):
     """In the worker: (the topic's compute(model, **options), the worker's peak RSS in MB)."""
     from threadpoolctl import threadpool_limits
 
     from adapters import open_located
     from topics.executor import Executor
 
-    model = open_located(located, n_heads)
+    model = open_located(located, n_heads).view(stack)
     with threadpool_limits(1, user_api="blas"):
         result = _compute(model, topic, options, Executor(threads=1))  # the main process keeps the other core busy
     return result, _peak_rss_mb()
@@ -198,7 +200,9 @@ def write(model, sections, out: str, bundle: str | None = None) -> tuple[str, st
     from reporting.html import render
 
     os.makedirs(out, exist_ok=True)
-    doc = {"model": {"source": model.source, "arch": model.arch, "cfg": model.cfg.to_dict()}}
+    # stack: whose layers the sections describe ("blocks", or "encoder" / "vision" with --stack); stacks: all
+    doc = {"model": {"source": model.source, "arch": model.arch, "cfg": model.cfg.to_dict(),
+                     "stack": getattr(model, "stack", "blocks"), "stacks": model.views()}}
     for s in sections:
         doc[s.key] = jsonable(s.data)
     json_path, html_path = os.path.join(out, "report.json"), os.path.join(out, "report.html")
@@ -206,6 +210,9 @@ def write(model, sections, out: str, bundle: str | None = None) -> tuple[str, st
         json.dump(doc, f, indent=1, allow_nan=False)
     c = model.cfg
     subtitle = f"{model.arch} · {c.n_layers} layers · d_model {c.d_model} · {c.n_heads} heads · {model.source}"
+    if len(model.views()) > 1:
+        subtitle += (f" · the {getattr(model, 'stack', 'blocks')} stack of {', '.join(model.views())} "
+                     "(--stack chooses)")
     # errors=: a tensor name may hold a lone surrogate (valid in a JSON header, not encodable as UTF-8)
     with open(html_path, "w", encoding="utf-8", errors="backslashreplace") as f:
         f.write(render(f"Weights report: {source_label(model.source)}", subtitle, sections, bundle))
@@ -253,6 +260,10 @@ def main(argv=None) -> int:
                         help="compute every section afresh and store nothing (default: reuse sections "
                              "stored under $XDG_CACHE_HOME/weights-explorer/report for this model and code; "
                              "the Vega script, the same for every report, is kept under .../assets either way)")
+    parser.add_argument("--stack", default="blocks",
+                        help="for a model with more than one stack of layers: which one the sections describe "
+                             "('blocks', the decoder or main stack; 'encoder'; 'vision'; 'cross', the "
+                             "decoder's cross-attention)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -276,6 +287,11 @@ def main(argv=None) -> int:
     try:
         start = time.perf_counter()
         model = open_model(args.source, n_heads=args.n_heads)
+        if args.stack not in model.views() and not (args.stack == "blocks" and not model.stacks()):
+            print(f"error: --stack {args.stack}: this model's stacks are {', '.join(model.views()) or 'none'}",
+                  file=sys.stderr)
+            return 2
+        model = model.view(args.stack)
         cache = None if args.no_cache else SectionCache()
         # The Vega bundle is the same for every report: read from the tool's assets, or built the first time
         # (~1.5 s, in a child process) while the topics run.

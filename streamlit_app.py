@@ -21,6 +21,7 @@ SECTIONS = {
         st.Page("pages/pca.py", title="PCA", icon=":material/scatter_plot:"),
         st.Page("pages/layers.py", title="Across layers", icon=":material/show_chart:"),
         st.Page("pages/heads.py", title="Attention heads", icon=":material/hub:"),
+        st.Page("pages/experts.py", title="Experts (MoE)", icon=":material/call_split:"),
         st.Page("pages/norms.py", title="Norm gains", icon=":material/tune:"),
         st.Page("pages/health.py", title="Tensor health", icon=":material/health_and_safety:"),
     ],

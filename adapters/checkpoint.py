@@ -197,6 +197,27 @@ class Checkpoint:
                             "after it was opened. Open it again.")
         return to_float32(bits, e.dtype).reshape(e.shape)
 
+    def read_rows(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Rows start:stop of a tensor's first axis as float32, read from their own bytes only (one expert of
+        a fused [n_experts, ...] tensor)."""
+        e = self.entries[name]
+        if not (0 <= start < stop <= e.shape[0]):
+            raise IndexError(f"rows {start}:{stop} of {name!r}, which has {e.shape[0]}")
+        per_row = math.prod(e.shape[1:])
+        itemsize = DTYPES[e.dtype].itemsize
+        bits = np.empty((stop - start) * per_row, dtype=DTYPES[e.dtype].bits)
+        try:
+            with open(e.path, "rb") as f:
+                f.seek(e.start + start * per_row * itemsize)
+                got = f.readinto(memoryview(bits).cast("B"))
+        except OSError as err:
+            raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
+                            "Was the file moved or deleted? Open it again.") from err
+        if got != bits.nbytes:
+            raise LoadError(f"{os.path.basename(e.path)} ended while reading {name!r}; the file was truncated "
+                            "after it was opened. Open it again.")
+        return to_float32(bits, e.dtype).reshape((stop - start, *e.shape[1:]))
+
     def iter_chunks(self, name: str, chunk_elems: int = 1 << 20, ordered: bool = True):
         """Yield one tensor's values, flat, as float32 chunks of at most `chunk_elems`.
 
@@ -316,10 +337,13 @@ class TorchCheckpoint:
     def names(self) -> list[str]:
         return list(self._tensors)
 
-    def read(self, name: str) -> np.ndarray:
+    def read_rows(self, name: str, start: int, stop: int) -> np.ndarray:
+        return self.read(name, slice(start, stop))  # the memory map reads only the pages the slice touches
+
+    def read(self, name: str, rows: slice | None = None) -> np.ndarray:
         import torch
 
-        t = self._tensors[name]
+        t = self._tensors[name] if rows is None else self._tensors[name][rows]
         if t.is_floating_point() and t.dtype != torch.float32:
             t = t.float()  # bf16 and fp8 have no numpy dtype
         return t.numpy().astype(np.float32, copy=True)

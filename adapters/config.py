@@ -16,6 +16,18 @@ ALIASES = {
     "act": ("hidden_act", "activation_function", "hidden_activation"),
     "rotary_base": ("rope_theta", "rotary_emb_base"),
     "tied_embeddings": ("tie_word_embeddings",),
+    "n_experts": ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts"),
+    "n_experts_per_token": ("num_experts_per_tok", "num_experts_per_token", "moe_topk"),
+    "n_shared_experts": ("n_shared_experts", "num_shared_experts"),
+    "d_expert": ("moe_intermediate_size",),
+    "q_lora_rank": ("q_lora_rank",),
+    "kv_lora_rank": ("kv_lora_rank",),
+    "d_head_rope": ("qk_rope_head_dim",),
+    "d_head_v": ("v_head_dim",),
+    "rel_buckets": ("relative_attention_num_buckets",),
+    "rel_max_distance": ("relative_attention_max_distance",),
+    "patch_size": ("patch_size",),
+    "n_channels": ("num_channels",),
 }
 
 
@@ -58,7 +70,7 @@ class ModelConfig:
     d_mlp: int | None = None
     d_vocab: int | None = None
     n_ctx: int | None = None
-    positional: str = "learned"  # learned | rotary | alibi | none
+    positional: str = "learned"  # learned | rotary | alibi | sinusoidal (fixed, not stored: XGLM) | none
     rotary_dim: int | None = None
     rotary_base: float | None = None
     act: str | None = None
@@ -75,12 +87,47 @@ class ModelConfig:
     attn_scale: float | None = None  # attention scores are q.k times this; None: 1/sqrt(d_head)
     embed_scale: float = 1.0  # token embeddings are multiplied by this on the way in (Gemma: sqrt(d_model))
     residual_scale: float = 1.0  # each sublayer's output is multiplied by this before it joins the residual
+    value_scale: float = 1.0  # values are x @ W_V (+ b_V) times this (MiMo-V2-Flash's attention_value_scale)
     logit_scale: float = 1.0  # logits are the unembedding's output times this (Granite: 1 / logits_scaling)
-    qk_norm: str | None = None  # RMSNorm of q and k: head (over each head: Qwen3, Gemma3) | projection (OLMo2)
+    # A norm of q and k after projection: head (RMSNorm over each head: Qwen3, Gemma3) | projection (RMSNorm over
+    # all heads at once: OLMo2) | head_layernorm (LayerNorm over each head, weight and bias: Persimmon) |
+    # head_plain (RMSNorm over each head without a weight, so no slot: NanoChat)
+    qk_norm: str | None = None
     attn_softcap: float | None = None  # scores capped as cap * tanh(s / cap) (Gemma2)
     logit_softcap: float | None = None  # logits capped likewise
     sliding_window: int | None = None  # a windowed layer attends to at most this many tokens back
     sliding_layers: tuple[int, ...] | None = None  # the windowed layers; None with a window: every layer
+    attn_sinks: bool = False  # each head has a learned logit in its softmax's denominator (attn.sinks: gpt-oss)
+    # gpt-oss's expert GLU: gate clamped to at most glu_limit, up to [-glu_limit, glu_limit], then
+    # (up + 1) * gate * sigmoid(glu_alpha * gate) in place of act(gate) * up. None: the plain GLU.
+    glu_limit: float | None = None
+    glu_alpha: float | None = None
+    # Mixture of experts (Mixtral, Qwen-MoE, OLMoE, gpt-oss, DeepSeek): every token goes to
+    # n_experts_per_token of the n_experts routed experts, plus the n_shared_experts every token uses.
+    n_experts: int | None = None
+    n_experts_per_token: int | None = None
+    n_shared_experts: int = 0
+    d_expert: int | None = None  # one routed expert's hidden width (moe_intermediate_size); None: d_mlp
+    moe_layers: tuple[int, ...] | None = None  # the layers with experts; None with n_experts: every layer
+    # Multi-head latent attention (DeepSeek-V2/V3): low-rank q and kv factors; see schema's attn.*_a / *_b slots.
+    q_lora_rank: int | None = None  # None: queries are a full projection (DeepSeek-V2-Lite)
+    kv_lora_rank: int | None = None
+    d_head_rope: int | None = None  # the part of each q/k head that gets rotary (shared by all heads for k)
+    d_head_v: int | None = None  # value head width when it differs from d_head
+    # More than one stack of layers (schema.STACKS): layer counts of the others (T5's encoder, a vision tower)
+    n_encoder_layers: int | None = None
+    rel_buckets: int | None = None  # T5's relative position bias: buckets of distance per head
+    rel_max_distance: int | None = None  # distances beyond this share the last bucket
+    # Vision transformers: an image cut into patch_grid = (rows, cols) patches of patch_size pixels, one token
+    # each, after n_prefix_tokens learned tokens (the class token, registers) whose positions come first.
+    patch_size: int | None = None
+    n_channels: int | None = None
+    patch_grid: tuple[int, int] | None = None
+    n_prefix_tokens: int = 0
+    # A vision tower beside the text stack (CLIP, SigLIP: `vision.{l}.*`, n_encoder_layers layers) has its own
+    # width and head count; the fields above then describe the tower's patches.
+    vision_d_model: int | None = None
+    vision_n_heads: int | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON-able values (each note as {'kind', 'text'}), for report.json and cache keys."""
@@ -90,13 +137,20 @@ class ModelConfig:
         return replace(self, notes=[*self.notes, *notes])
 
 
+def per_stage(value) -> bool:
+    """A config value given once per stage of a hierarchical vision model (Swin's num_heads [3, 6, 12, 24],
+    PVT's hidden_sizes): a non-empty list of whole numbers, which no single ModelConfig field can hold."""
+    return isinstance(value, list) and bool(value) and all(type(v) is int for v in value)
+
+
 def read_common(hf: dict | None) -> dict:
     """The facts that config.json spells in one of the usual ways."""
     out: dict = {}
     for key, names in ALIASES.items():
         for name in names:
             if hf and hf.get(name) is not None:
-                out[key] = hf[name]
+                if not per_stage(hf[name]):  # a list per stage is no one model-wide value: left unknown
+                    out[key] = hf[name]
                 break
     rope = (hf or {}).get("rope_parameters") or (hf or {}).get("rope_scaling") or {}
     if "rotary_base" not in out and isinstance(rope, dict) and rope.get("rope_theta"):
@@ -122,3 +176,12 @@ def fill_in(cfg: ModelConfig) -> ModelConfig:
             "The number of attention heads is not in the checkpoint (no config.json, no header metadata, no "
             "known default for these shapes), so per-head views are unavailable. Pass n_heads to open it with heads.")))
     return cfg
+
+
+def for_stack(cfg: ModelConfig, stack: str) -> ModelConfig:
+    """The config a stack's layers are read with: a vision tower of its own width (CLIP beside its text
+    tower) has its own d_model and heads; every other stack shares the model's."""
+    if stack != "vision" or not cfg.vision_n_heads or not cfg.vision_d_model:
+        return cfg
+    return replace(cfg, d_model=cfg.vision_d_model, n_heads=cfg.vision_n_heads, n_kv_heads=cfg.vision_n_heads,
+                   d_head=cfg.vision_d_model // cfg.vision_n_heads)

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import ClassVar, Mapping
 
+from . import schema
 from .config import HEAD_COUNT_KINDS, ModelConfig, Note, fill_in, merge
 from .errors import LoadError
 from .layout import Layout, Tensors
@@ -113,6 +114,13 @@ class Family:
     def count_layers(cls, tensors: Tensors) -> int:
         template = cls.layer_template()
         return tensors.count_layers(template) if template else 0
+
+    @classmethod
+    def stack_templates(cls, tensors: Tensors) -> dict[str, str]:
+        """Schema stack -> the per-layer source template its stored layers are counted by, for every stack
+        this checkpoint has: the main one only, unless the family has more (an encoder-decoder's encoder)."""
+        template = cls.layer_template()
+        return {schema.MAIN: template} if template else {}
 
     # ---- small pure helpers --------------------------------------------------------------
     @classmethod

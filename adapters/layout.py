@@ -33,7 +33,8 @@ class Layout:
 
     requires: patterns every checkpoint of the family has.
     forbids: patterns none of them has (what marks a look-alike family instead).
-    forbids_config: config.json keys none of its configs has (checked only when there is a config.json).
+    forbids_config: config.json keys none of its configs has (checked only when there is a config.json that
+        does not name the family: what rules out a look-alike with the same names and another model_type).
     marks: when config.json does not name the family, one of these must be present too: what tells it
         from a family with the same names (RoBERTa's 'roberta.' prefix beside BERT's names).
     """
@@ -54,7 +55,8 @@ class Layout:
         present = [p for p in self.forbids if p in seen]
         if present:
             return f"a tensor named like {present[0]!r}"
-        keys = [k for k in self.forbids_config if k in (hf or {})]
+        # a config that names the family is its own, whatever keys it sets (gpt_bigcode's multi_query)
+        keys = [] if named else [k for k in self.forbids_config if k in (hf or {})]
         if keys:
             return f"config.json sets {keys[0]!r}"
         if self.marks and not named and not any(p in seen for p in self.marks):

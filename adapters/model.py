@@ -16,6 +16,12 @@ from .layout import Tensors
 from .sources import Located
 
 _CACHE_BYTES = 64 * 1024 * 1024  # recently read raw tensors kept (fused qkv is read once for Q, K, V)
+ALL_EXPERTS_BYTES = 2 * 2**30  # one layer's experts read at once beyond this are refused: read one expert
+
+
+class Factors(tuple):
+    """The stored tensors of a rule whose source is a tuple of templates, handed to its transform together:
+    `transform(cfg, *arrays)` (DeepSeek's per-head W_Q is q_a_proj, q_a_layernorm and q_b_proj multiplied)."""
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,7 @@ class TensorInfo:
     layer: int | None
     tied_to: str | None = None  # for a tied alias: the stored tensor it shares
     slots: tuple[str, ...] = ()  # the schema names built from it
+    routed: bool = False  # part of a mixture of experts' routed experts (active for n_experts_per_token of them)
 
 
 class Model:
@@ -59,7 +66,7 @@ class Model:
     # ---- mapping -------------------------------------------------------------------------
     def _build(self, table: Table, tensors: Tensors) -> None:
         cfg = self.cfg
-        n_layers = cfg.n_layers or 0
+        n_layers = max(cfg.n_layers or 0, cfg.n_encoder_layers or 0)  # every stack's layers
         if n_layers > len(tensors.shapes):  # opening checks the count against the tensors; never loop past them
             raise LoadError(f"{self.source}: {n_layers:,} layers declared, but only {len(tensors.shapes):,} "
                             "tensors are stored.")
@@ -67,13 +74,12 @@ class Model:
         for template, (source, transform) in table.rules.items():
             layers = range(n_layers) if "{l}" in template else [None]
             for layer in layers:
-                raw = tensors.resolve(source, layer)
-                if raw is None and source in self._virtual:
-                    raw = source
+                raw = self._resolve(tensors, source, layer)
                 if raw is None:
                     continue
                 name = schema.expand(template, layer)
-                self.raw_slots.setdefault(raw, []).append(name)
+                for r in (raw if isinstance(raw, tuple) else (raw,)):
+                    self.raw_slots.setdefault(r, []).append(name)
                 if cfg.n_heads is None and schema.split_layer(name)[1] in schema.HEAD_SLOTS:
                     continue  # kept in raw_slots for its category; no per-head view without n_heads
                 self._slots[name] = (raw, transform)
@@ -81,31 +87,106 @@ class Model:
         self.ignored = {n: verdict for n in left if (verdict := table.why_ignored(n))}  # name -> (category, why)
         self.unmapped = [n for n in left if n not in self.ignored]
 
+    def _resolve(self, tensors: Tensors, source: str, layer: int | None) -> str | tuple[str, ...] | None:
+        """The stored name of a rule's source; for a per-expert source (`{e}`: Mixtral's experts.{e}.w1), the
+        tuple of every expert's stored name, in expert order (None unless all n_experts are stored)."""
+        if isinstance(source, tuple):  # a slot computed from several stored tensors (MLA's per-head products)
+            raws = tuple(self._resolve(tensors, s, layer) for s in source)
+            return Factors(raws) if None not in raws else None
+        if "{e}" not in source:
+            raw = tensors.resolve(source, layer)
+            return source if raw is None and source in self._virtual else raw
+        n = self.cfg.n_experts or 0
+        raws = tuple(tensors.resolve(source.replace("{e}", str(e)), layer) for e in range(n))
+        return raws if n and None not in raws else None
+
     # ---- the schema ----------------------------------------------------------------------
     def names(self) -> list[str]:
         """Schema names this model has, in checkpoint order of layers."""
         return list(self._slots)
 
     def has(self, name: str) -> bool:
-        return name in self._slots
+        """Whether the schema name exists (one expert, 'blocks.0.mlp.experts.3.W_in', when its expert does)."""
+        if name in self._slots:
+            return True
+        base, e = self._one_expert(name, None)
+        return e is not None and base in self._slots and 0 <= e < self.n_experts(base)
 
     def sources(self, name: str) -> tuple[str, ...]:
-        raw = self._slots[name][0]
+        base, expert = self._one_expert(name, None)
+        raw = self._slots[base][0]
+        if isinstance(raw, tuple):
+            return raw if expert is None else (raw[expert],)
         return (raw, self._virtual[raw]) if raw in self._virtual else (raw,)
 
-    def weight(self, name: str) -> np.ndarray:
-        """A schema slot as float32, e.g. weight('blocks.0.attn.W_Q') -> (n_heads, d_model, d_head)."""
+    def weight(self, name: str, expert: int | None = None) -> np.ndarray:
+        """A schema slot as float32, e.g. weight('blocks.0.attn.W_Q') -> (n_heads, d_model, d_head).
+
+        For an expert slot (schema.EXPERT_SLOTS), `expert=e` reads that one expert only ([d_model, d_expert]
+        for W_in), never the whole stack: a large MoE layer's experts do not fit in memory at once."""
+        name, expert = self._one_expert(name, expert)
         if name not in self._slots:
             why = [n.text for n in self.cfg.notes if n.kind in EXPLAINS_ABSENT_SLOTS]
             raise KeyError(f"{self.arch} model has no {name!r}" + (f" ({' '.join(why)})" if why else ""))
         raw, transform = self._slots[name]
+        if expert is None and schema.parse(name).slot in schema.EXPERT_SLOTS:
+            self._check_all_experts_fit(name)
+        if isinstance(raw, Factors):  # the transform combines them (a product of factors)
+            return transform(self.cfg, *map(self.raw, raw))
+        if isinstance(raw, tuple):  # one stored tensor per expert
+            if expert is not None:
+                return transform(self.cfg, self.raw(raw[expert]))
+            return np.stack([transform(self.cfg, self.raw(r)) for r in raw])
+        if expert is not None:  # experts fused into one stored tensor, expert index first
+            return transform(self.cfg, self.raw_rows(raw, expert, expert + 1))[0]
         return transform(self.cfg, self.raw(raw))
+
+    @staticmethod
+    def _one_expert(name: str, expert: int | None) -> tuple[str, int | None]:
+        """A one-expert name ('blocks.0.mlp.experts.3.W_in') as (its expert slot's name, 3)."""
+        key = schema.parse(name)
+        slot, e = schema.split_expert(key.slot)
+        return (name, expert) if e is None else (str(schema.Key(slot, key.layer, key.stack)), e)
+
+    def _check_all_experts_fit(self, name: str) -> None:
+        raws = {self._virtual.get(r, r) for r in self.sources(name)}
+        nbytes = sum(self.checkpoint.entries[r].numel for r in raws) * 4
+        if nbytes > ALL_EXPERTS_BYTES:
+            raise LoadError(f"All {self.n_experts(name)} experts of {name} at once would take "
+                            f"{nbytes / 2**30:.1f} GiB as float32; choose one expert.")
+
+    def n_experts(self, name: str) -> int:
+        """How many experts an expert slot holds (0 for any other slot)."""
+        if schema.parse(name).slot not in schema.EXPERT_SLOTS or name not in self._slots:
+            return 0
+        raw = self._slots[name][0]
+        return len(raw) if isinstance(raw, tuple) else self.checkpoint.entries[self._virtual.get(raw, raw)].shape[0]
+
+    def stacks(self) -> list[str]:
+        """The stacks of layers this model has (schema.STACKS), the main one first."""
+        found = {k.stack for k in map(schema.parse, self._slots) if k.layer is not None}
+        return [s for s in schema.STACKS if s in found]
+
+    def view(self, stack: str):
+        """This model with `stack`'s layers as its main ones, or "cross" for the decoder's cross-attention
+        (adapters/stack_view.py); itself for the main stack."""
+        from .stack_view import StackView
+        return self if stack == schema.MAIN else StackView(self, stack)
+
+    def views(self) -> list[str]:
+        """What `view` accepts: the stacks, and "cross" when the decoder has cross-attention."""
+        from .stack_view import views
+        return views(self)
 
     def plain_source(self, name: str) -> str | None:
         """The stored tensor a 2-D slot is, as is or transposed (so it has the same singular values and can
         be read piece by piece); None when the slot is rearranged, rescaled or cut from a fused tensor."""
+        if name not in self._slots:
+            return None  # one expert of an expert slot: cut from a stack
         raw, transform = self._slots[name]
-        return self._virtual.get(raw, raw) if transform in (transforms.same, transforms.transpose) else None
+        if isinstance(raw, tuple) or transform not in (transforms.same, transforms.transpose):
+            return None
+        return self._virtual.get(raw, raw)
 
     def layer_names(self, slot: str, stack: str = schema.MAIN) -> list[str]:
         """'attn.W_Q' -> ['blocks.0.attn.W_Q', ...] for the layers that have it."""
@@ -113,6 +194,7 @@ class Model:
 
     def layers(self, slot: str, stack: str = schema.MAIN) -> list[int]:
         """The layers of `stack` that have `slot`, ascending: layers('attn.W_Q') -> [0, 1, ...]."""
+        slot = schema.split_expert(slot)[0]  # one expert is where its experts are
         keys = (schema.parse(n) for n in self._slots)
         return sorted(k.layer for k in keys if k.slot == slot and k.stack == stack and k.layer is not None)
 
@@ -152,6 +234,14 @@ class Model:
                 self._recent.popitem(last=False)
         return arr
 
+    def raw_rows(self, name: str, start: int, stop: int) -> np.ndarray:
+        """Rows start:stop of a stored tensor's first axis as float32, reading only their bytes (one expert of
+        a fused expert tensor); not cached."""
+        name = self._virtual.get(name, name)
+        if name in self._recent:
+            return self._recent[name][start:stop]
+        return self.checkpoint.read_rows(name, start, stop)
+
     def tensors(self) -> list[TensorInfo]:
         """Every stored tensor with its category and layer; tied aliases listed with `tied_to`."""
         out = []
@@ -171,8 +261,9 @@ class Model:
         else:
             cat, layer = schema.guess_category(name), schema.guess_layer(name)
         numel = math.prod(shape)
+        routed = any(schema.parse(s).slot in schema.EXPERT_SLOTS for s in slots)
         return TensorInfo(name, tuple(shape), dtype, numel, numel * DTYPES.get(dtype, (4,))[0], cat, layer,
-                          tied_to, slots)
+                          tied_to, slots, routed)
 
     def param_counts(self) -> tuple[int, int]:
         """(as stored in the state dict, unique): tied aliases count once in 'unique'; buffers never."""

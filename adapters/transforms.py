@@ -10,6 +10,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import schema
+
 Transform = Callable[..., np.ndarray]
 
 
@@ -119,3 +121,47 @@ def megatron_block(layer: str, attention: str, split: Callable[[int], Transform]
         "blocks.{l}.mlp.W_out": (layer + "mlp.dense_4h_to_h.weight", transpose),  # [d_model, d_mlp]
         "blocks.{l}.mlp.b_out": (layer + "mlp.dense_4h_to_h.bias", same),
     }
+
+
+# ---- vision transformers ----------------------------------------------------------------------------
+def token(cfg, w: np.ndarray) -> np.ndarray:
+    """A learned token stored with batch and sequence axes (ViT's cls_token (1, 1, d_model)) -> [d_model]."""
+    return w.reshape(w.shape[-1])
+
+
+def token_rows(cfg, w: np.ndarray) -> np.ndarray:
+    """Learned rows stored with a batch axis (ViT's position_embeddings (1, n, d_model)) -> [n, d_model]."""
+    return w.reshape(-1, w.shape[-1])
+
+
+def tower_heads_in(cfg, w: np.ndarray) -> np.ndarray:
+    """heads_in for a second tower of another width (CLIP's vision tower): cfg.vision_n_heads heads, d_head
+    read off the stored rows. [heads*d_head, d_in] -> [heads, d_in, d_head]; a bias -> [heads, d_head]."""
+    n = cfg.vision_n_heads
+    if w.ndim == 1:
+        return w.reshape(n, -1)
+    return np.ascontiguousarray(w.reshape(n, w.shape[0] // n, w.shape[1]).transpose(0, 2, 1))
+
+
+def tower_heads_out(cfg, w: np.ndarray) -> np.ndarray:
+    """heads_out for the second tower: [d_model, heads*d_head] -> [heads, d_head, d_model]."""
+    return np.ascontiguousarray(w.T.reshape(cfg.vision_n_heads, -1, w.shape[0]))
+
+
+def prenorm_block(names: dict, stack: str = "blocks", split_in: Transform | None = None,
+                  split_out: Transform | None = None) -> dict:
+    """The per-layer rows of a pre-norm block of separate Linear layers (ViT, DINOv2, CLIP, SigLIP): `names`
+    maps ln1, q, k, v, o, ln2, fc1, fc2 (and layer-scale ls1, ls2 where the family has them) to module paths
+    with {l}; weight and bias are appended. `stack` is the schema stack the rows fill ('vision' for a tower)."""
+    split_in, split_out = split_in or heads_in(), split_out or heads_out
+    rows = {"ln1.w": ("ln1", "weight", same), "ln1.b": ("ln1", "bias", same),
+            "attn.W_Q": ("q", "weight", split_in), "attn.b_Q": ("q", "bias", split_in),
+            "attn.W_K": ("k", "weight", split_in), "attn.b_K": ("k", "bias", split_in),
+            "attn.W_V": ("v", "weight", split_in), "attn.b_V": ("v", "bias", split_in),
+            "attn.W_O": ("o", "weight", split_out), "attn.b_O": ("o", "bias", same),
+            "ln2.w": ("ln2", "weight", same), "ln2.b": ("ln2", "bias", same),
+            "mlp.W_in": ("fc1", "weight", transpose), "mlp.b_in": ("fc1", "bias", same),
+            "mlp.W_out": ("fc2", "weight", transpose), "mlp.b_out": ("fc2", "bias", same),
+            "attn.ls": ("ls1", None, same), "mlp.ls": ("ls2", None, same)}  # layer scale: a bare parameter
+    return {schema.template(slot, stack): (names[role] + (f".{leaf}" if leaf else ""), fn)
+            for slot, (role, leaf, fn) in rows.items() if role in names}

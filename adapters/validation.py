@@ -18,17 +18,19 @@ import numpy as np
 
 from . import schema
 from .checkpoint import MAX_ELEMENTS
-from .config import ALIASES, ModelConfig
+from .config import ALIASES, ModelConfig, for_stack, per_stage
 from .errors import LoadError
 from .layout import Tensors
 
 MAX_HEADS = 2**16  # far above any real model (the widest have 128 query heads)
+MAX_STAGES = 64  # hierarchical vision models list a value per stage (Swin: 4)
 _SIZE = (1, MAX_ELEMENTS)
 # ModelConfig field -> the range its whole number must lie in. The layer count is bounded by the tensors
 # stored (check_against_tensors), which says more than a range would.
 INT_RANGES = {"n_layers": (0, 2**63), "d_model": _SIZE, "n_heads": (1, MAX_HEADS),
               "n_kv_heads": (1, MAX_HEADS), "d_head": _SIZE, "d_mlp": _SIZE, "d_vocab": _SIZE,
-              "n_ctx": (0, MAX_ELEMENTS), "rotary_dim": (0, MAX_ELEMENTS), "pos_offset": (0, MAX_ELEMENTS)}
+              "n_ctx": (0, MAX_ELEMENTS), "rotary_dim": (0, MAX_ELEMENTS), "pos_offset": (0, MAX_ELEMENTS),
+              "n_encoder_layers": (0, 2**63), "rel_buckets": (1, MAX_ELEMENTS), "rel_max_distance": (1, MAX_ELEMENTS)}
 STR_FIELDS = ("act", "positional", "norm", "norm_position")
 FRACTION_KEYS = ("rotary_pct", "partial_rotary_factor")  # a share of each head's dims, in (0, 1]
 ROPE_KEYS = ("rope_parameters", "rope_scaling")
@@ -36,6 +38,7 @@ FLAG_KEYS = ("tie_word_embeddings", "new_decoder_architecture", "multi_query", "
              "use_parallel_residual", "do_layer_norm_before", "apply_residual_connection_post_layernorm")
 # A zero-byte dtype: the per-head rearrangements run on a stand-in of a stored shape at no memory cost.
 _NO_BYTES = np.dtype([])
+_VALUE_SIDE = ("attn.W_V", "attn.b_V", "attn.W_O")  # per-head slots as wide as a value head
 
 
 def check_requested_heads(n_heads) -> None:
@@ -62,7 +65,12 @@ def check_config(hf: dict | None) -> None:
         if key is None:
             continue
         value = hf[key]
-        if field in INT_RANGES:
+        if field in INT_RANGES and per_stage(value):  # one per stage (Swin): each in range; read as unknown
+            for i, v in enumerate(value[:MAX_STAGES]):
+                _whole(f"{key}[{i}]", v, *INT_RANGES[field])
+            if len(value) > MAX_STAGES:
+                raise _field(key, value, f"must list at most {MAX_STAGES} stages")
+        elif field in INT_RANGES:
             _whole(key, value, *INT_RANGES[field])
         elif field == "rotary_base":
             _positive(key, value)
@@ -145,17 +153,33 @@ def _check_splits(cfg: ModelConfig, hf: dict | None, tensors: Tensors, rules, re
         layered = "{l}" in slot_template
         if schema.split_layer(schema.expand(slot_template, 0))[1] not in schema.HEAD_SLOTS:
             continue
-        for layer in range(cfg.n_layers or 0) if layered else [None]:
+        if not isinstance(source, str):
+            continue  # a product of stored factors (MLA): each factor's own per-head slot is checked
+        for layer in range(max(cfg.n_layers or 0, cfg.n_encoder_layers or 0)) if layered else [None]:
             raw = tensors.resolve(source, layer)
             if raw is not None:
                 _check_split(schema.expand(slot_template, layer), raw, tuple(tensors.shapes[raw]), transform,
-                             cfg, hf, requested)
+                             _tower_cfg(cfg, slot_template), hf, requested)
+
+
+def _tower_cfg(cfg: ModelConfig, slot_template: str) -> ModelConfig:
+    """The config a slot's heads are split by: a vision tower of its own width (CLIP) has its own heads."""
+    return for_stack(cfg, schema.parse(schema.expand(slot_template, 0)).stack)
+
+
+# schema stack -> the ModelConfig field that declares how many layers it has
+DECLARED_LAYERS = {schema.MAIN: "n_layers", "encoder": "n_encoder_layers"}
 
 
 def _check_layers(family, cfg: ModelConfig, hf: dict | None, tensors: Tensors) -> None:
-    declared, stored = cfg.n_layers or 0, family.count_layers(tensors)
-    where = _origin("n_layers", hf, None)
-    template = family.layer_template()
+    """Every stack's declared layer count against the layers stored for it (an encoder-decoder has two)."""
+    for stack, template in (family.stack_templates(tensors) or {schema.MAIN: None}).items():
+        field = DECLARED_LAYERS.get(stack, "n_layers")
+        stored = family.count_layers(tensors) if stack == schema.MAIN else tensors.count_layers(template)
+        _check_stack(getattr(cfg, field) or 0, stored, template, _origin(field, hf, None), tensors)
+
+
+def _check_stack(declared: int, stored: int, template: str | None, where: str, tensors: Tensors) -> None:
     if stored > len(tensors.shapes):  # numbered past what the file holds: layers are missing
         found = tensors.resolve(template, stored - 1) if template else None
         raise LoadError(f"A tensor is numbered as layer {stored - 1:,}" + (f" ({found[:120]!r})" if found else "")
@@ -175,8 +199,12 @@ def _check_layers(family, cfg: ModelConfig, hf: dict | None, tensors: Tensors) -
 
 def _check_split(slot: str, raw: str, shape: tuple[int, ...], transform, cfg, hf, requested) -> None:
     """The per-head rearrangement of one stored tensor gives the schema's shape for this config."""
-    names = schema.LAYER_SLOTS[schema.split_layer(slot)[1]][0].strip("[]").split(", ")
+    slot_name = schema.split_layer(slot)[1]
+    shape_words = (schema.LAYER_SLOTS.get(slot_name) or schema.GLOBAL_SLOTS[slot_name])[0]  # W_rel is global
+    names = shape_words.strip("[]").split(", ")
     want = tuple(getattr(cfg, n, None) for n in names)
+    if cfg.d_head_v and schema.split_layer(slot)[1] in _VALUE_SIDE:  # MLA: values are d_head_v wide, not d_head
+        want = tuple(cfg.d_head_v if n == "d_head" else w for n, w in zip(names, want))
     why = ""
     try:
         got = transform(cfg, np.empty(shape, dtype=_NO_BYTES)).shape

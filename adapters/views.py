@@ -34,8 +34,11 @@ def qkv(model, layer: int) -> np.ndarray:
 
 
 def to_2d(slot: str, arr: np.ndarray) -> np.ndarray:
-    """A schema slot's array as its [input, output] matrix; 1-D vectors become a single row."""
-    if slot == "attn.W_O":
+    """A schema slot's array as its [input, output] matrix; 1-D vectors become a single row. All experts of an
+    expert slot sit side by side like heads: W_in (n_experts, d_model, d_expert) -> (d_model, n*d_expert),
+    W_out (n_experts, d_expert, d_model) -> (n*d_expert, d_model)."""
+    slot = schema.split_expert(slot)[0]
+    if slot in ("attn.W_O", "mlp.experts.W_out") and arr.ndim == 3:
         return arr.reshape(-1, arr.shape[-1])  # (n_heads, d_head, d_model) -> (n_heads*d_head, d_model)
     if arr.ndim == 3:
         n, a, b = arr.shape
@@ -46,6 +49,13 @@ def to_2d(slot: str, arr: np.ndarray) -> np.ndarray:
 
 
 def _axes(slot: str) -> tuple[str, str]:
+    slot, expert = schema.split_expert(slot)
+    if slot in ("mlp.experts.W_in", "mlp.experts.W_gate"):
+        return "d_model (input)", "d_expert (output)" if expert is not None else "expert × d_expert (output)"
+    if slot == "mlp.experts.W_out":
+        return "d_expert (input)" if expert is not None else "expert × d_expert (input)", "d_model (output)"
+    if slot == "mlp.W_router":
+        return "d_model (input)", "expert (output)"
     if slot in ("attn.W_Q", "attn.W_K", "attn.W_V", QKV):
         return "d_model (input)", "head × d_head (output)"
     if slot == "attn.W_O":

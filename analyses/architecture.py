@@ -15,6 +15,7 @@ class TensorRecord(Protocol):
     category: str
     layer: int | None
     tied_to: str | None
+    routed: bool
 
 
 @dataclass
@@ -27,11 +28,19 @@ class ArchitectureSummary:
     tied: list[tuple[str, str]] = field(default_factory=list)  # (alias, stored tensor)
     buffers: int = 0  # non-parameter tensors (masks, position ids), not in either count
     dtypes: dict[str, int] = field(default_factory=dict)  # unique parameters per dtype
+    routed: int = 0  # unique parameters in a mixture of experts' routed experts
+
+    def active(self, n_experts: int | None, per_token: int | None) -> int:
+        """Parameters one token uses: the routed experts count n_experts_per_token / n_experts of theirs. As
+        model cards count it (Mixtral's 12.9B of 46.7B), the embedding counts whole, not one row."""
+        if not self.routed or not n_experts or not per_token:
+            return self.params_unique
+        return self.params_unique - self.routed + round(self.routed * per_token / n_experts)
 
 
 def summarize(tensors: Iterable[TensorRecord]) -> ArchitectureSummary:
     """Totals over a model's tensor list (see adapters.Model.tensors)."""
-    stored = unique = nbytes = buffers = 0
+    stored = unique = nbytes = buffers = routed = 0
     by_category: dict[str, int] = defaultdict(int)
     by_layer: dict[tuple[int, str], int] = defaultdict(int)
     dtypes: dict[str, int] = defaultdict(int)
@@ -45,10 +54,12 @@ def summarize(tensors: Iterable[TensorRecord]) -> ArchitectureSummary:
             tied.append((t.name, t.tied_to))
             continue
         unique += t.params
+        routed += t.params if t.routed else 0
         nbytes += t.nbytes
         by_category[t.category] += t.params
         dtypes[t.dtype] += t.params
         if t.layer is not None:
             by_layer[(t.layer, t.category)] += t.params
     layers = [{"layer": l, "category": c, "params": p} for (l, c), p in sorted(by_layer.items())]
-    return ArchitectureSummary(stored, unique, nbytes, dict(by_category), layers, tied, buffers, dict(dtypes))
+    return ArchitectureSummary(stored, unique, nbytes, dict(by_category), layers, tied, buffers, dict(dtypes),
+                               routed)

@@ -5,9 +5,11 @@ import streamlit as st
 from adapters.views import QKV
 from charts import distribution as charts
 from topics import distributions as topic
+from adapters import schema
 from topics.layers import matrix_slots, slot_layers
 from ui.cache import cached
 from ui.session import model_caption, require_model
+from ui.widgets import expert_choice
 
 st.title("Weight distributions")
 model = require_model()
@@ -21,8 +23,9 @@ per_layer = set(matrix_slots(model))
 choice = st.selectbox("Matrix", choices, index=choices.index(QKV) if QKV in choices else 0,
                       key="distributions_matrix", format_func=lambda c: f"{c} (per layer)" if c in per_layer else c,
                       help="Per-layer slots: pick the layer below. W_QKV is Q, K and V side by side.")
+choice = expert_choice(model, choice, st, "distributions_expert")
 layer = None
-if choice in per_layer:
+if schema.split_expert(choice)[0] in per_layer:
     layers = slot_layers(model, choice)
     layer = (st.select_slider("Layer", layers, value=layers[0], key="distributions_layer")
              if len(layers) > 1 else layers[0])

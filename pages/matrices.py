@@ -1,11 +1,13 @@
 """Matrix heatmaps: any weight matrix, whole or zoomed to a row/column window."""
 import streamlit as st
 
-from adapters.views import matrix_names
+from adapters import schema
+from adapters.views import RAW, matrix_names
 from charts import matrices as charts
 from topics import matrices as topic
 from ui.cache import cached
 from ui.session import model_caption, require_model
+from ui.widgets import expert_choice
 
 st.title("Matrix heatmaps")
 model = require_model()
@@ -14,6 +16,9 @@ model_caption(model)
 name = st.selectbox("Matrix", matrix_names(model), key="matrices_name",
                     help="Schema slots per layer, the derived W_QKV (Q, K, V side by side), and raw "
                          "checkpoint tensors as stored ('raw:')")
+if not name.startswith(RAW) and schema.parse(name).slot in schema.EXPERT_SLOTS:  # one expert, or all of them
+    key = schema.parse(name)
+    name = schema.name(expert_choice(model, key.slot, st, "matrices_expert"), key.layer, key.stack)
 head = cached("matrices", "header", model, "Reading the matrix…", name=name)
 (n_rows, n_cols), rows_label, cols_label = head.shape, head.rows, head.cols
 if topic.warning(name, head):

@@ -35,8 +35,11 @@ if scanned or summary.bytes <= SCAN_ON_VISIT_BYTES or st.button(
     else:
         st.caption("Every tensor is finite, and no matrix is all zero or constant.")
 
-cols = st.columns(4)
+cols = st.columns(5 if summary.routed else 4)
 cols[0].metric("Parameters (unique)", human_count(summary.params_unique), help=f"{summary.params_unique:,}")
+if summary.routed:
+    cols[4].metric("Active per token", human_count(result.params_active), help=f"{result.params_active:,}: the "
+                   f"routed experts count {c.n_experts_per_token} of {c.n_experts}")
 cols[1].metric("As stored in the state dict", human_count(summary.params_stored), help=f"{summary.params_stored:,}")
 cols[2].metric("Size on disk", human_bytes(summary.bytes), help="in each tensor's own dtype")
 cols[3].metric("Tensors", f"{len(tensors):,}")

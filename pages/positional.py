@@ -2,7 +2,10 @@
 import streamlit as st
 
 from charts import positional as charts
+from charts import relative_bias as relative_charts
+from charts import vision as vision_charts
 from topics import positional as topic
+from topics import vision as vision_topic
 from ui.cache import cached
 from ui.session import model_caption, require_model
 
@@ -13,8 +16,36 @@ model = require_model()
 model_caption(model)
 
 result = cached("positional", "compute", model, "Analysing the positions…")
+vision = result.vision
+if vision is not None:  # a vision transformer: its positions on the patch grid, its filters, its class token
+    st.subheader("Patch grid" + (" (vision tower)" if vision.stack == "vision" else ""))
+    st.markdown(vision_topic.reading(vision))
+    if vision.similarity is not None:
+        chart = vision_charts.similarity_maps(vision.similarity)
+        st.altair_chart(chart, width="content", height=int(chart.height) + 90)  # Streamlit would shrink it
+    maps = [("Class token vs patch positions", vision.cls_to_positions)] if vision.cls_to_positions is not None else []
+    maps += [(f"Position row of the {name} vs patch positions", m)
+             for name, m in zip(vision.prefix_names, [] if vision.prefix_maps is None else vision.prefix_maps)]
+    for column, (title, values) in zip(st.columns(max(len(maps), 1)), maps):
+        chart = vision_charts.grid_map(values, title, "cosine to each patch position's row of W_pos")
+        column.altair_chart(chart, height=int(chart.height) + 90)
+    if vision.filters is not None:
+        chart = vision_charts.filters(vision.filters, vision.d_model)
+        st.altair_chart(chart, width="content", height=int(chart.height) + 90)
+    st.subheader("Positions as a sequence")
 if result.learned is None:
-    if result.rotary is not None:
+    if result.relative:  # T5: a bias per distance bucket and head, per stack (or per layer: UMT5)
+        st.markdown(topic.reading(result))
+        shown = result.relative
+        if len(shown) > 2:  # one table per layer: one at a time
+            labels = [r.label for r in shown]
+            shown = [shown[labels.index(st.selectbox("Bias table", labels, key="positional_relative"))]]
+        for r in shown:
+            st.subheader(r.label)
+            left, right = st.columns([1, 2])
+            left.altair_chart(relative_charts.heatmap(r.by_distance, r.label), width="stretch")
+            right.altair_chart(relative_charts.by_distance(r.by_distance, r.label), width="stretch")
+    elif result.rotary is not None:
         st.markdown(topic.reading(result))
         st.altair_chart(charts.rotary(result.rotary), width="stretch")
     else:

@@ -48,6 +48,9 @@ if not result.slots:
 metric = st.selectbox("Metric", metrics, key="spectral_metric")
 st.altair_chart(charts.metric_by_layer(result.slots, metric), width="stretch")
 st.markdown(topic.reading(result, with_skipped=False))  # the skipped ones are in the warning above
+if model.layers("mlp.W_router"):
+    st.info("The routed experts' matrices are diagnosed one by one on the **Experts (MoE)** page (alpha and "
+            "stable rank per layer and expert); this page covers the matrices every token uses.")
 
 st.subheader("One matrix's spectrum")
 by_name = {r["name"]: r for r in result.slots}

@@ -11,6 +11,8 @@ def section(result: topic.Architecture) -> Section:
     data = {
         "params_stored": s.params_stored,
         "params_unique": s.params_unique,
+        "params_active": result.params_active,  # per token: routed experts count n_experts_per_token of theirs
+        "params_routed_experts": s.routed,
         "bytes": s.bytes,
         "buffers": s.buffers,
         "tied": [list(pair) for pair in s.tied],
@@ -18,7 +20,8 @@ def section(result: topic.Architecture) -> Section:
         "dtypes": s.dtypes,
         "unmapped": result.unmapped,
         "tensors": [{"name": t.name, "shape": list(t.shape), "dtype": t.dtype, "params": t.params,
-                     "category": t.category, "layer": t.layer, "tied_to": t.tied_to} for t in result.tensors],
+                     "category": t.category, "layer": t.layer, "tied_to": t.tied_to,
+                     "routed_expert": t.routed} for t in result.tensors],
     }
     chart_list = [charts.by_category(s.by_category)] + ([charts.by_layer(s.by_layer)] if s.by_layer else [])
     return Section("architecture", "Architecture and parameter budget", data, topic.reading(result), chart_list)

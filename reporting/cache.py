@@ -73,6 +73,8 @@ class SectionCache:
                "code": code_version()}
         if options:  # the section's keyword arguments (report --shuffled); none keeps the plain key
             key["options"] = options
+        if getattr(model, "stack", "blocks") != "blocks":  # another stack's layers (report --stack encoder)
+            key["stack"] = model.stack
         return key
 
     def _path(self, key: dict) -> str:

@@ -15,11 +15,22 @@ class Architecture:
     tensors: list[TensorInfo]  # every stored tensor, then tied aliases (tied_to set)
     n_layers: int | None
     unmapped: list[str]  # raw names outside the schema, sorted into categories by name
+    n_experts: int | None = None  # a mixture of experts: routed experts per MoE layer
+    n_experts_per_token: int | None = None
+    n_shared_experts: int = 0
+    moe_layers: int = 0  # how many layers have experts
+
+    @property
+    def params_active(self) -> int:
+        """Parameters one token uses (all of them unless the model routes tokens to experts)."""
+        return self.summary.active(self.n_experts, self.n_experts_per_token)
 
 
 def compute(model) -> Architecture:
     tensors = model.tensors()
-    return Architecture(summarize(tensors), tensors, model.cfg.n_layers, list(model.unmapped))
+    c = model.cfg
+    return Architecture(summarize(tensors), tensors, c.n_layers, list(model.unmapped), c.n_experts,
+                        c.n_experts_per_token, c.n_shared_experts, len(model.layers("mlp.W_router")))
 
 
 def reading(result: Architecture) -> str:
@@ -31,6 +42,17 @@ def reading(result: Architecture) -> str:
     if largest is not None:
         text += (f" The largest share, **{s.by_category[largest] / max(s.params_unique, 1):.0%}**, sits in the "
                  f"{CATEGORIES[largest]} tensors.")
+    if s.routed and result.n_experts:
+        k = result.n_experts_per_token
+        text += (f" A mixture of experts: {result.moe_layers} layers route each token to "
+                 f"{k if k else 'an unknown number'} of {result.n_experts} experts"
+                 + (f" (plus {result.n_shared_experts} shared expert{'s' * (result.n_shared_experts > 1)} every "
+                    "token uses)" if result.n_shared_experts else "") + ". ")
+        text += (f"**{result.params_active:,}** parameters ({human_count(result.params_active)}, "
+                 f"{result.params_active / max(s.params_unique, 1):.0%}) are active per token; the routed experts "
+                 f"hold {human_count(s.routed)}. (As model cards count it, the embeddings count whole.)"
+                 if k else " The checkpoint does not say how many experts a token uses, so active parameters "
+                           "are not given.")
     if s.tied:
         text += " " + "; ".join(f"`{a}` is tied to `{t}` (shown once, counted once in 'unique')"
                                 for a, t in s.tied) + "."

@@ -19,8 +19,8 @@ from analyses.layers import LayerSummary, depth_trend, most_departing, summarize
 
 
 def matrix_slots(model) -> list[str]:
-    """Per-layer slots that are matrices (norm weights and attention biases left out), the derived W_QKV first."""
-    slots = [s for s in model.slots() if not s.endswith((".w", ".b")) and not s.startswith("attn.b_")]
+    """Per-layer slots that are matrices (W_*: norm weights, biases and sinks left out), the derived W_QKV first."""
+    slots = [s for s in model.slots() if schema.is_matrix(s)]
     return ([QKV] if "attn.W_Q" in slots else []) + slots
 
 

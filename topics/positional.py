@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from analyses import positional as pos
+from topics import relative_position, vision
 
 W_POS = "pos_embed.W_pos"
 CELLS = 5000  # cells of a grid sent to a chart: Altair's row limit, as charts.MAX_ROWS
@@ -38,6 +39,8 @@ class Positional:
     scheme: str  # the config's positional scheme: learned | rotary | alibi | none | unknown
     learned: Learned | None = None  # when the model has a learned W_pos
     rotary: pos.RotaryFrequencies | None = None  # rotary models whose config gives the rotary dimension and base
+    vision: vision.Vision | None = None  # a vision transformer's patch grid, filters and class token
+    relative: list[relative_position.RelativeBias] | None = None  # T5's relative position bias, per stack or layer
 
 
 def window(model, start: int, stop: int) -> pos.Grid:
@@ -64,14 +67,17 @@ def compute(model) -> Positional:
         w_pos = model.weight(W_POS)  # (n_ctx, d_model)
         s = pos.summarize(w_pos)
         extremes = w_pos[:, [s.highest_variance_dim, s.median_variance_dim, s.lowest_variance_dim]]
-        return Positional(c.positional, Learned(s, pos.grid(w_pos, CELLS), extremes, _cosine(w_pos)))
+        return Positional(c.positional, Learned(s, pos.grid(w_pos, CELLS), extremes, _cosine(w_pos)),
+                          vision=vision.compute(model))
     if c.positional == "rotary" and c.rotary_dim and c.rotary_base:
         return Positional(c.positional, rotary=pos.rotary_frequencies(c.rotary_dim, c.rotary_base, c.n_ctx))
-    return Positional(c.positional)
+    return Positional(c.positional, vision=vision.compute(model), relative=relative_position.compute(model) or None)
 
 
 def reading(result: Positional) -> str:
-    """What the positions look like (learned, rotary), or why there is nothing to show."""
+    """What the positions look like (learned, rotary, a relative bias), or why there is nothing to show."""
+    if result.relative:
+        return relative_position.reading(result.relative)
     if result.learned is not None:
         return _learned_reading(result.learned.summary)
     if result.rotary is not None:

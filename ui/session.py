@@ -23,6 +23,7 @@ from bundled import minilm_path, source_label
 
 SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path), an UploadRef, or fresh upload bytes
 HEADS_KEY = "model_n_heads"
+STACK_KEY = "model_stack"  # which stack of layers the pages show, for a model with more than one
 UPLOADS_KEY = "model_uploads"  # session_state: {UploadRef.key: Located}, this session's spooled uploads
 _UPLOADS_KEPT = 3  # the sidebar's model, the compare page's, and one being replaced
 
@@ -137,7 +138,7 @@ def require_model() -> Model:
     try:
         if not isinstance(source, (str, UploadRef)):  # keep the reference, not the bytes
             source = st.session_state[SOURCE_KEY] = accept_upload(source)
-        return open_source(source, st.session_state.get(HEADS_KEY))
+        return choose_stack(open_source(source, st.session_state.get(HEADS_KEY)))
     except LoadError as e:
         st.error(f"Could not open **{display_name(source)}**: {e}")
         st.stop()
@@ -146,6 +147,23 @@ def require_model() -> Model:
         st.error(f"Could not open **{display_name(source)}**: unexpected {type(e).__name__} ({str(e)[:200]}). "
                  "Choose another model; please report this checkpoint.")
         st.stop()
+
+
+def choose_stack(model: Model):
+    """The model, or one of its other stacks (an encoder, a vision tower) seen as its main one when the
+    sidebar says so: every page then shows that stack's layers (adapters/stack_view.py)."""
+    views = model.views()
+    if len(views) < 2:
+        return model
+    main = "decoder" if "encoder" in views else "text tower" if "vision" in views else "main stack"
+    labels = {"blocks": main, "encoder": "encoder", "vision": "vision tower",
+              "cross": "decoder's cross-attention (reads the encoder)"}
+    if st.session_state.get(STACK_KEY) not in views:
+        st.session_state.pop(STACK_KEY, None)  # a choice made for another model
+    stack = st.sidebar.radio("Layers of", views, key=STACK_KEY, format_func=lambda s: labels.get(s, s),
+                             help="This model has more than one stack of layers (or a decoder that attends to "
+                                  "an encoder); the pages show one at a time.")
+    return model.view(stack)
 
 
 def model_caption(model: Model) -> None:

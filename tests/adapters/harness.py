@@ -36,6 +36,13 @@ class Spec:
     alibi_scale: float = 1.0  # multiplier on the alibi bias (Falcon scales it along with q.k)
     window: int | None = None  # sliding-window layers attend to the last `window` tokens, themselves included
     window_layers: tuple[int, ...] = ()  # which layers the window applies to (Gemma3: 5 in 6)
+    sinks: bool = False  # each head's attn.sinks logit joins its softmax's denominator, attending to nothing (gpt-oss)
+    # (model, layer, seq) -> (n_heads, seq, seq) added to the scores before the mask: a relative position bias the
+    # test rebuilds from the model's own slots (MPNet's W_rel through transformers' bucket function)
+    score_bias: object = None
+    # the MLP's activation as a module of the model ('model.layers.{l}.mlp.act_fn'), for one with learned
+    # parameters of its own (Apertus's xIELU); None: ACT2FN[cfg.act]
+    act_module: str | None = None
 
 
 def build(model_type: str, tmp_path, causal_lm: bool = True, seed: int = 0, **config):
@@ -96,26 +103,32 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
             captured[key] = (out[0] if isinstance(out, tuple) else out).detach().clone()
         return hook
 
+    # Hybrid models (Jamba, Nemotron-H) have attention, MLP and their norms in some layers only: each is
+    # checked in the layers whose slots the model maps (every layer for a plain transformer).
+    attn_layers, mlp_layers = model.layers("attn.W_Q"), model.layers("mlp.W_in")
     norm_keys = [(slot.format(l=l), path.format(l=l)) for slot, path in spec.norms.items()
-                 for l in (range(cfg.n_layers) if "{l}" in slot else [0])]
+                 for l in (model.layers(slot.split(".", 2)[2]) if "{l}" in slot else [0])]
     for name, path in norm_keys:
         hooks.append(_module(hf, path).register_forward_pre_hook(grab_in(name + ":in"), with_kwargs=True))
         hooks.append(_module(hf, path).register_forward_hook(grab_out(name + ":out")))
-    for l in range(cfg.n_layers):
+    for l in attn_layers:
         hooks.append(_module(hf, spec.attn.format(l=l)).register_forward_pre_hook(grab_in(f"a_in{l}"), with_kwargs=True))
         hooks.append(_module(hf, (spec.attn_out or spec.attn).format(l=l)).register_forward_hook(grab_out(f"a_out{l}")))
+    for l in mlp_layers:
         hooks.append(_module(hf, spec.mlp.format(l=l)).register_forward_pre_hook(grab_in(f"m_in{l}"), with_kwargs=True))
         hooks.append(_module(hf, (spec.mlp_out or spec.mlp).format(l=l)).register_forward_hook(grab_out(f"m_out{l}")))
-    ids = torch.randint(3, cfg.d_vocab, (1, seq))
     kwargs = dict(spec.extra_inputs)
+    if "pixel_values" not in kwargs:  # a vision model takes its image in extra_inputs instead of token ids
+        kwargs["input_ids"] = torch.randint(3, cfg.d_vocab, (1, seq))
     if spec.zero_positions:
         kwargs["position_ids"] = torch.zeros(1, seq, dtype=torch.long)
     with torch.no_grad():
-        out = hf(input_ids=ids, output_attentions=True, **kwargs)
+        out = hf(output_attentions=True, **kwargs)
     for h in hooks:
         h.remove()
     eps = (getattr(hf.config, "rms_norm_eps", None) or getattr(hf.config, "layer_norm_eps", None)
-           or getattr(hf.config, "norm_epsilon", None) or 1e-6)
+           or getattr(hf.config, "norm_epsilon", None) or getattr(hf.config, "layer_norm_epsilon", None)
+           or getattr(hf.config, "norm_eps", None) or 1e-6)
     for name, _ in norm_keys:
         x = captured[name + ":in"][0].double().numpy()
         b_name = name[:-1] + "b"
@@ -127,7 +140,7 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
         np.testing.assert_allclose(expected, captured[name + ":out"][0].double().numpy(), atol=atol,
                                    err_msg=f"{name}: norm output")
 
-    for l in range(cfg.n_layers):
+    for l in attn_layers:
         w = lambda s: model.weight(f"blocks.{l}.{s}") if model.has(f"blocks.{l}.{s}") else None
         x = captured[f"a_in{l}"][0].double().numpy()  # (seq, d_model)
         q = np.einsum("sd,hde->hse", x, w("attn.W_Q"))
@@ -136,7 +149,13 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
         for arr, b in ((q, w("attn.b_Q")), (k, w("attn.b_K")), (v, w("attn.b_V"))):
             if b is not None:
                 arr += b[:, None, :]
-        if w("attn.q_norm.w") is not None and cfg.qk_norm == "projection":
+        v = v * cfg.value_scale
+        if cfg.qk_norm == "head_layernorm":  # LayerNorm over each head, weight and bias (Persimmon)
+            q, k = (_rms(a - a.mean(-1, keepdims=True), w(f"attn.{s}_norm.w"), eps) + w(f"attn.{s}_norm.b")
+                    for a, s in ((q, "q"), (k, "k")))
+        elif cfg.qk_norm == "head_plain":  # RMSNorm over each head without a weight (NanoChat)
+            q, k = _rms(q, 1.0, eps), _rms(k, 1.0, eps)
+        elif w("attn.q_norm.w") is not None and cfg.qk_norm == "projection":
             q, k = _rms_heads(q, w("attn.q_norm.w"), eps), _rms_heads(k, w("attn.k_norm.w"), eps)
         elif w("attn.q_norm.w") is not None:
             q, k = _rms(q, w("attn.q_norm.w"), eps), _rms(k, w("attn.k_norm.w"), eps)
@@ -148,26 +167,42 @@ def check_forward(hf, model, spec: Spec, seq: int = 7, atol: float = 1e-4) -> No
             scores = spec.softcap * np.tanh(scores / spec.softcap)
         if spec.alibi:
             scores = scores + _alibi(cfg.n_heads, seq) * spec.alibi_scale
+        if spec.score_bias is not None:
+            scores = scores + spec.score_bias(model, l, seq)
         if spec.causal:
             scores = np.where(np.tril(np.ones((seq, seq), bool)), scores, -np.inf)
         if spec.window and l in spec.window_layers:
             scores = np.where(np.triu(np.ones((seq, seq), bool), 1 - spec.window), scores, -np.inf)
-        pattern = np.exp(scores - scores.max(-1, keepdims=True))
-        pattern /= pattern.sum(-1, keepdims=True)
-        np.testing.assert_allclose(pattern, out.attentions[l][0].double().numpy(), atol=atol,
+        has_sinks = spec.sinks and w("attn.sinks") is not None  # MiMo-V2-Flash: in sliding-window layers only
+        sink = w("attn.sinks")[:, None, None] if has_sinks else np.full((cfg.n_heads, 1, 1), -np.inf)
+        top = np.maximum(scores.max(-1, keepdims=True), sink)  # (n_heads, seq, 1)
+        pattern = np.exp(scores - top)
+        pattern /= pattern.sum(-1, keepdims=True) + np.exp(sink - top)  # the sink's share is attention to nothing
+        # a hybrid model records attention layers only
+        recorded = out.attentions[l if len(out.attentions) == cfg.n_layers else attn_layers.index(l)]
+        np.testing.assert_allclose(pattern, recorded[0].double().numpy(), atol=atol,
                                    err_msg=f"layer {l}: attention pattern")
         z = pattern @ v  # (n_heads, seq, d_head)
+        if w("attn.W_gate") is not None:  # gated attention: each head's output scaled before W_O
+            z = z / (1 + np.exp(-np.einsum("sd,hde->hse", x, w("attn.W_gate"))))
+        if w("attn.W_gate_head") is not None:  # one gate value per head and position (LFM3)
+            z = z / (1 + np.exp(-np.einsum("sd,hd->hs", x, w("attn.W_gate_head"))))[:, :, None]
         attn_out = np.einsum("hse,hed->sd", z, w("attn.W_O"))
         if w("attn.b_O") is not None:
             attn_out += w("attn.b_O")
         np.testing.assert_allclose(attn_out, captured[f"a_out{l}"][0].double().numpy(), atol=atol,
                                    err_msg=f"layer {l}: attention output")
 
+    for l in mlp_layers:  # a mixture-of-experts layer has no mlp.W_in: tests/adapters/harness_moe.py checks it
+        w = lambda s: model.weight(f"blocks.{l}.{s}") if model.has(f"blocks.{l}.{s}") else None
         xm = captured[f"m_in{l}"][0].double()
         act = ACT2FN[cfg.act]
+        if spec.act_module:  # its learned parameters carry gradients: read its output detached
+            act = lambda t, m=_module(hf, spec.act_module.format(l=l)): m(t).detach()  # noqa: E731
         pre = xm.numpy() @ w("mlp.W_in") + (w("mlp.b_in") if w("mlp.b_in") is not None else 0)
         if cfg.gated_mlp:
-            hidden = act(torch.from_numpy(xm.numpy() @ w("mlp.W_gate"))).numpy() * pre
+            gate = xm.numpy() @ w("mlp.W_gate") + (w("mlp.b_gate") if w("mlp.b_gate") is not None else 0)
+            hidden = act(torch.from_numpy(gate)).numpy() * pre
         else:
             hidden = act(torch.from_numpy(pre)).numpy()
         mlp_out = hidden @ w("mlp.W_out") + (w("mlp.b_out") if w("mlp.b_out") is not None else 0)
@@ -183,7 +218,7 @@ def _check_cached_kv(out, layer: int, k: np.ndarray, v: np.ndarray, spec: Spec, 
     layers = getattr(cache, "layers", None)
     if not layers or (not spec.zero_positions and not spec.alibi and spec.causal is False):
         return
-    keys, values = layers[layer].keys, layers[layer].values
+    keys, values = getattr(layers[layer], "keys", None), getattr(layers[layer], "values", None)  # a Mamba layer: none
     if keys is None or tuple(keys.shape[1:]) != k.shape:
         return
     np.testing.assert_allclose(k, keys[0].double().numpy(), atol=atol, err_msg=f"layer {layer}: keys")

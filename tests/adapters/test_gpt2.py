@@ -1,6 +1,4 @@
 import numpy as np
-import pytest
-import torch
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from adapters import open_model

@@ -111,10 +111,12 @@ def test_nothing_fits_falls_back_to_generic_and_says_why():
 
 
 def test_config_keys_rule_a_family_out():
-    """gpt_bigcode stores GPT-2's names in another layout; its config's multi_query says so."""
+    """gpt_bigcode stores GPT-2's names in another layout; its config's multi_query says so. A config naming
+    gpt_bigcode chooses its own family; one naming an unknown model_type with multi_query is not read as GPT-2."""
     gpt2_names = _canonical(FAMILIES["gpt2"], "transformer.")
-    assert detect({"model_type": "gpt_bigcode"}, gpt2_names).family.arch == "gpt2"
-    assert detect({"model_type": "gpt_bigcode", "multi_query": True}, gpt2_names).family.arch == FALLBACK
+    assert detect({"model_type": "gpt_bigcode", "multi_query": True}, gpt2_names).family.arch == "gpt_bigcode"
+    assert detect({"model_type": "santacoder_fork", "multi_query": True}, gpt2_names).family.arch == FALLBACK
+    assert detect({"model_type": "gpt2"}, gpt2_names).family.arch == "gpt2"
 
 
 def test_qwen2_is_llama_with_q_bias_and_no_o_bias():
