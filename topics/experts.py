@@ -68,10 +68,11 @@ def _extreme(values: np.ndarray, layers: list[int]) -> tuple[int, int, float] | 
     """(layer, expert, ratio to its layer's median) of the expert furthest from its layer's median, in log ratio."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = values / np.nanmedian(values, axis=1, keepdims=True)
-        score = np.abs(np.log(ratio))
-    if not np.isfinite(score).any():
+        score = np.abs(np.log(ratio))  # an all-zero expert (ratio 0) scores inf: the most extreme of all
+    score = np.where(np.isnan(score) | (score == np.inf) & (ratio != 0), np.nan, score)
+    if np.isnan(score).all():
         return None
-    i, e = np.unravel_index(np.nanargmax(np.where(np.isfinite(score), score, np.nan)), score.shape)
+    i, e = np.unravel_index(np.nanargmax(score), score.shape)
     return layers[i], int(e), float(ratio[i, e])
 
 

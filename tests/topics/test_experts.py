@@ -88,3 +88,10 @@ def test_readings_name_a_dead_expert_and_upcycled_copies():
     assert "close copies" in similarity_reading(sim, 0, "mlp.experts.W_in")
     apart = np.random.default_rng(2).normal(size=(4, 20000))
     assert "nearly orthogonal" in similarity_reading(similarity(apart @ apart.T, 1, 1), 0, "mlp.experts.W_in")
+
+
+def test_an_all_zero_router_column_is_named_dead():
+    from topics.experts import Experts, reading
+    norms = np.array([[1.0, 1.0, 0.0, np.nan]])
+    text = reading(Experts("mlp.experts.W_in", [0], 4, 2, 0, {"std": np.ones((1, 4))}, norms))
+    assert "expert **2** of layer 0" in text and "dead" in text
