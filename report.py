@@ -1,8 +1,10 @@
 """Headless report: every analysis of the app, as report.html (self-contained) and report.json.
 
     python report.py SOURCE --out DIR [--n-heads N] [--only architecture,positional] [--shuffled] [--no-cache]
+    python report.py SOURCE --compare B --out DIR     # adds "compare": B against SOURCE, per tensor and head
+    python report.py --run SRC [SRC ...] --out DIR    # a training run's checkpoints: the "run" section only
 
-SOURCE is anything open_model takes: a Hub id, a folder, a .safetensors file. Finished sections are
+SOURCE is anything open_model takes: a Hub id, a folder, a .safetensors file, a LoRA adapter folder. Finished sections are
 cached on disk (reporting/cache.py), so a second report of the same, unchanged model is nearly free.
 """
 from __future__ import annotations
@@ -194,6 +196,33 @@ def _peak_rss_mb() -> float:
         return rss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
 
 
+def open_showing_progress(source: str, n_heads, log, quiet: bool = False):
+    """open_model, with a Hub download's bytes, rate and time left on stderr (one line, redrawn) unless quiet,
+    and the notice of a cached copy opened while the Hub was down said in the log."""
+    from adapters import open_model
+    from adapters.hub import progress_text, progress_to
+
+    state, tty = {"start": None, "first": 0, "drawn": 0.0}, sys.stderr.isatty()
+
+    def show(done: int, total: int, name: str) -> None:
+        now = time.perf_counter()
+        if state["start"] is None:
+            state["start"], state["first"] = now, done
+        if now - state["drawn"] >= (0.5 if tty else 5.0) or done >= total:  # a log file gets a line every 5 s
+            state["drawn"] = now
+            text = progress_text(done - state["first"], max(total - state["first"], 0), now - state["start"], name)
+            if tty:  # one line, redrawn in place
+                print(f"\rdownloading: {text}\033[K", end="\n" if done >= total else "", file=sys.stderr, flush=True)
+            else:
+                print(f"downloading: {text}", file=sys.stderr, flush=True)
+
+    with progress_to((lambda *_: None) if quiet else show):  # quiet: huggingface_hub's own bars stay off too
+        model = open_model(source, n_heads=n_heads)
+    if getattr(model.located, "notice", None):
+        log(f"note: {model.located.notice}")
+    return model
+
+
 def write(model, sections, out: str, bundle: str | None = None) -> tuple[str, str]:
     """report.json and report.html in `out`; `bundle` is the Vega script (built here when None, ~1.3 s)."""
     from bundled import source_label
@@ -203,6 +232,9 @@ def write(model, sections, out: str, bundle: str | None = None) -> tuple[str, st
     # stack: whose layers the sections describe ("blocks", or "encoder" / "vision" with --stack); stacks: all
     doc = {"model": {"source": model.source, "arch": model.arch, "cfg": model.cfg.to_dict(),
                      "stack": getattr(model, "stack", "blocks"), "stacks": model.views()}}
+    notice = getattr(model.located, "notice", None)  # e.g. the Hub was down and the cached commit was opened
+    if notice:
+        doc["model"]["notice"] = notice
     for s in sections:
         doc[s.key] = jsonable(s.data)
     json_path, html_path = os.path.join(out, "report.json"), os.path.join(out, "report.html")
@@ -213,10 +245,97 @@ def write(model, sections, out: str, bundle: str | None = None) -> tuple[str, st
     if len(model.views()) > 1:
         subtitle += (f" · the {getattr(model, 'stack', 'blocks')} stack of {', '.join(model.views())} "
                      "(--stack chooses)")
+    if notice:
+        subtitle += f" · {notice}"
     # errors=: a tensor name may hold a lone surrogate (valid in a JSON header, not encodable as UTF-8)
     with open(html_path, "w", encoding="utf-8", errors="backslashreplace") as f:
         f.write(render(f"Weights report: {source_label(model.source)}", subtitle, sections, bundle))
     return json_path, html_path
+
+
+def compare_section(model, other: str, cache, log):
+    """The "compare" section: `other` (a checkpoint, or a LoRA adapter folder merged over `model`) against it."""
+    from adapters import open_located, open_model
+    from adapters.lora import is_adapter_folder, over, read_adapter
+    from bundled import source_label
+    from reporting import compare as present
+    from topics import compare
+
+    start = time.perf_counter()
+    adapter = read_adapter(other) if is_adapter_folder(other) else None
+    model_b = (open_located(over(model.located, other), model.requested_heads).view(getattr(model, "stack", "blocks"))
+               if adapter else open_model(other, n_heads=model.requested_heads))
+    options = {"with": model_b.cache_key}
+    section = cache.load(model, "compare", options) if cache else None
+    if section is None:
+        section = present.section(compare.compute(model, model_b), source_label(model.source),
+                                  source_label(model_b.source), adapter)
+        _store_as(model, "compare", section, cache, options)
+    log(f"{'compare':<14} {time.perf_counter() - start:6.2f} s")
+    return section
+
+
+def _store_as(model, key: str, section, cache, options: dict) -> None:
+    """Into `cache` under `key` (a section no topic of SECTIONS computes), in the stored form."""
+    if cache:
+        from reporting.cache import spec
+
+        section.data, section.charts = jsonable(section.data), [spec(c) for c in section.charts]
+        cache.store(model, key, section, options)
+
+
+def _main_run(args, log) -> int:
+    """report.py --run: open every checkpoint, compute the run (each checkpoint and pair cached on disk)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adapters import LoadError, open_model
+    from reporting import Section
+    from reporting import run as present
+    from reporting.cache import SectionCache
+    from reporting.html import installed_vega_bundle
+    from topics import run as topic
+
+    problem = _unwritable(args.out)
+    if problem:
+        print(f"error: --out {args.out}: {problem}", file=sys.stderr)
+        return 2
+    cache = None if args.no_cache else SectionCache()
+    spectral = not args.no_spectral_run
+    try:
+        start = time.perf_counter()
+        steps = topic.parse_steps(args.run)
+        models = []
+        for s in steps:
+            try:
+                models.append(open_model(s.source, n_heads=args.n_heads))
+            except LoadError as e:
+                raise LoadError(f"checkpoint {s.label}: {e}") from e
+
+        def rows(model, key: str, options: dict, compute):
+            found = cache.load(model, key, options) if cache else None
+            if found is None:
+                found = Section(key, key, jsonable(compute()))
+                _store_as(model, key, found, cache, options)
+            return found.data
+
+        def per_checkpoint(model):
+            return rows(model, "run-checkpoint", {"spectral": spectral},
+                        lambda: topic.checkpoint_rows(model, spectral))
+
+        def per_pair(a, b, since):
+            return rows(b, "run-change", {"since": since, "from": a.cache_key}, lambda: topic.change_rows(a, b, since))
+
+        run = topic.compute(models, steps, spectral, lambda f, text: log(f"run {f:4.0%} {text}"),
+                            per_checkpoint, per_pair)
+        with ThreadPoolExecutor(1, thread_name_prefix="vega-bundle") as pool:
+            bundle = pool.submit(installed_vega_bundle)
+            section = present.section(run)
+            json_path, html_path = write(models[-1], [section], args.out, bundle.result())
+    except LoadError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    log(f"{'(run)':<14} {time.perf_counter() - start:6.2f} s; wrote {html_path} and {json_path}")
+    return 0
 
 
 def _positive_int(text: str) -> int:
@@ -247,7 +366,15 @@ def _unwritable(out: str) -> str | None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", help="Hub id (gpt2, org/name@rev), folder, or .safetensors file")
+    parser.add_argument("source", nargs="?", help="Hub id (gpt2, org/name@rev), folder, or .safetensors file")
+    parser.add_argument("--compare", metavar="B", default=None,
+                        help="also compare checkpoint B with SOURCE (a fine-tune, another step, or a LoRA adapter "
+                             "folder, merged over SOURCE): the 'compare' section")
+    parser.add_argument("--run", nargs="+", metavar="SRC", default=None,
+                        help="the checkpoints of one training run, oldest first (or one folder of checkpoint-* "
+                             "folders): writes the 'run' section instead of the single-model sections")
+    parser.add_argument("--no-spectral-run", action="store_true",
+                        help="--run: leave out alpha and stable rank (the spectral scan of every checkpoint)")
     parser.add_argument("--out", required=True, help="folder for report.html and report.json")
     parser.add_argument("--n-heads", type=_positive_int, default=None,
                         help="head count, if the checkpoint does not say")
@@ -269,7 +396,7 @@ def main(argv=None) -> int:
 
     from concurrent.futures import ThreadPoolExecutor
 
-    from adapters import LoadError, open_model
+    from adapters import LoadError
     from reporting.cache import SectionCache
     from reporting.html import installed_vega_bundle
 
@@ -284,9 +411,14 @@ def main(argv=None) -> int:
     if problem:
         print(f"error: --out {args.out}: {problem}", file=sys.stderr)
         return 2
+    if (args.source is None) == (args.run is None):
+        print("error: give a SOURCE, or --run with the checkpoints of a run (not both)", file=sys.stderr)
+        return 2
+    if args.run is not None:
+        return _main_run(args, log)
     try:
         start = time.perf_counter()
-        model = open_model(args.source, n_heads=args.n_heads)
+        model = open_showing_progress(args.source, args.n_heads, log, quiet=args.quiet)
         if args.stack not in model.views() and not (args.stack == "blocks" and not model.stacks()):
             print(f"error: --stack {args.stack}: this model's stacks are {', '.join(model.views()) or 'none'}",
                   file=sys.stderr)
@@ -298,6 +430,8 @@ def main(argv=None) -> int:
         with ThreadPoolExecutor(1, thread_name_prefix="vega-bundle") as pool:
             bundle = pool.submit(installed_vega_bundle)
             sections = build(model, topics, log, cache, options)
+            if args.compare:
+                sections.append(compare_section(model, args.compare, cache, log))
             log(f"{'(all topics)':<14} {time.perf_counter() - start:6.2f} s")
             json_path, html_path = write(model, sections, args.out, bundle.result())
     except LoadError as e:

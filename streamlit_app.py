@@ -28,9 +28,10 @@ SECTIONS = {
     "Diagnostics": [
         st.Page("pages/spectral.py", title="Training quality (spectra)", icon=":material/monitor_heart:"),
         st.Page("pages/compare.py", title="Compare checkpoints", icon=":material/compare_arrows:"),
+        st.Page("pages/run.py", title="Training run", icon=":material/trending_up:"),
     ],
 }
 
-page = st.navigation(SECTIONS)
+page = st.navigation(SECTIONS, expanded=True)  # every page listed: past 12 Streamlit hides the rest
 model_picker()
 page.run()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import quantized
 from .dtypes import DTYPES, chunk_decoder, from_torch, to_float32
 from .errors import LoadError
 
@@ -46,13 +47,20 @@ def check_shape(where: str, shape) -> None:
 
 @dataclass(frozen=True)
 class TensorEntry:
-    """Where one tensor lives: file, dtype, shape and absolute byte range."""
+    """Where one tensor lives: file, dtype, shape and absolute byte range.
+
+    Every format's entries answer `stored` (the stored type's name: 'BF16', 'F8_E4M3', 'MXFP4', a GGUF 'Q4_K'),
+    `bits_per_weight` and `disk_bytes` (what the tensor really takes on disk, its scales included), which the
+    architecture page and report show. A weight stored with scales (adapters/quantized.py) has them in `quant`;
+    its shape is then the decoded tensor's, and reading it applies them.
+    """
     name: str
-    dtype: str
+    dtype: str  # a DTYPES key, or a quantized format's name ("MXFP4") for a folded entry
     shape: tuple[int, ...]
     path: str
     start: int  # absolute offset in the file
     end: int
+    quant: quantized.Scaled | None = None  # scales folded in: how the values are stored
 
     @property
     def numel(self) -> int:
@@ -61,6 +69,23 @@ class TensorEntry:
     @property
     def nbytes(self) -> int:
         return self.end - self.start
+
+    @property
+    def stored(self) -> str:
+        return self.dtype
+
+    @property
+    def disk_bytes(self) -> int:
+        return self.quant.disk_bytes if self.quant else self.nbytes
+
+    @property
+    def bits_per_weight(self) -> float:
+        return 8 * self.disk_bytes / max(self.numel, 1)
+
+    @property
+    def scales(self) -> str:
+        """How the stored values are scaled, in words ('128x128 block scales (F32)'); '' when they are not."""
+        return self.quant.layout if self.quant else ""
 
 
 def read_header(path: str) -> tuple[dict[str, TensorEntry], dict[str, str]]:
@@ -164,9 +189,13 @@ def _check_no_overlap(fname: str, entries) -> None:
 
 
 class Checkpoint:
-    """Raw tensors of one checkpoint, possibly sharded over several safetensors files."""
+    """Raw tensors of one checkpoint, possibly sharded over several safetensors files.
 
-    def __init__(self, paths: list[str]):
+    `config` (config.json) gives the FP8 block size where a scale grid alone cannot; weights stored with scales
+    are folded into one entry each (adapters/quantized.py) and read with their scales applied.
+    """
+
+    def __init__(self, paths: list[str], config: dict | None = None):
         self.paths = list(paths)
         self.entries: dict[str, TensorEntry] = {}
         self.metadata: dict[str, str] = {}
@@ -177,46 +206,27 @@ class Checkpoint:
                 raise LoadError(f"Tensor {min(dup)!r} appears in more than one shard; the shard index is wrong.")
             self.entries.update(entries)
             self.metadata.update(meta)
+        self.entries = quantized.fold(self.entries, config)
 
     def names(self) -> list[str]:
         return list(self.entries)
 
     def read(self, name: str) -> np.ndarray:
-        """One tensor as float32, read from its byte range only."""
+        """One tensor as float32, read from its byte range only (a quantized one with its scales applied)."""
         e = self.entries[name]
-        bits = np.empty(e.numel, dtype=DTYPES[e.dtype].bits)
-        try:
-            with open(e.path, "rb") as f:
-                f.seek(e.start)
-                got = f.readinto(memoryview(bits).cast("B"))
-        except OSError as err:
-            raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
-                            "Was the file moved or deleted? Open it again.") from err
-        if got != e.nbytes:
-            raise LoadError(f"{os.path.basename(e.path)} ended while reading {name!r}; the file was truncated "
-                            "after it was opened. Open it again.")
-        return to_float32(bits, e.dtype).reshape(e.shape)
+        if e.quant is not None:
+            return quantized.decode_rows(e.quant, _stored_rows, 0, e.shape[0])
+        return to_float32(_stored_rows(e), e.dtype).reshape(e.shape)
 
     def read_rows(self, name: str, start: int, stop: int) -> np.ndarray:
         """Rows start:stop of a tensor's first axis as float32, read from their own bytes only (one expert of
-        a fused [n_experts, ...] tensor)."""
+        a fused [n_experts, ...] tensor; of a quantized one, its rows' scales only)."""
         e = self.entries[name]
         if not (0 <= start < stop <= e.shape[0]):
             raise IndexError(f"rows {start}:{stop} of {name!r}, which has {e.shape[0]}")
-        per_row = math.prod(e.shape[1:])
-        itemsize = DTYPES[e.dtype].itemsize
-        bits = np.empty((stop - start) * per_row, dtype=DTYPES[e.dtype].bits)
-        try:
-            with open(e.path, "rb") as f:
-                f.seek(e.start + start * per_row * itemsize)
-                got = f.readinto(memoryview(bits).cast("B"))
-        except OSError as err:
-            raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
-                            "Was the file moved or deleted? Open it again.") from err
-        if got != bits.nbytes:
-            raise LoadError(f"{os.path.basename(e.path)} ended while reading {name!r}; the file was truncated "
-                            "after it was opened. Open it again.")
-        return to_float32(bits, e.dtype).reshape((stop - start, *e.shape[1:]))
+        if e.quant is not None:
+            return quantized.decode_rows(e.quant, _stored_rows, start, stop)
+        return to_float32(_stored_rows(e, start, stop), e.dtype)
 
     def iter_chunks(self, name: str, chunk_elems: int = 1 << 20, ordered: bool = True):
         """Yield one tensor's values, flat, as float32 chunks of at most `chunk_elems`.
@@ -231,6 +241,9 @@ class Checkpoint:
         alone, no faster with two readers at once, and a file truncated while mapped is a SIGBUS.)
         """
         e = self.entries[name]
+        if e.quant is not None:
+            yield from self._decoded_chunks(name, int(chunk_elems), ordered)
+            return
         out = np.empty(max(1, min(int(chunk_elems), e.numel)), dtype=np.float32)
         bits = out if e.dtype == "F32" else np.empty(out.size, dtype=DTYPES[e.dtype].bits)
         decode = chunk_decoder(bits, e.dtype, out, ordered)
@@ -240,12 +253,28 @@ class Checkpoint:
     def iter_stored_chunks(self, name: str, chunk_elems: int = 1 << 20):
         """As `iter_chunks`, in order, but each chunk as stored: bf16 as its uint16 bits, F16 as float16, ...
 
-        For a consumer that decodes as it goes (`analyses.fused`), so no float32 copy is made.
+        For a consumer that decodes as it goes (`analyses.fused`), so no float32 copy is made. A quantized entry
+        has no such chunks (its stored values mean nothing without their scales): use `iter_chunks`.
         """
         e = self.entries[name]
+        if e.quant is not None:
+            raise ValueError(f"{name!r} is stored {e.stored} with scales; read it with iter_chunks")
         bits = np.empty(max(1, min(int(chunk_elems), e.numel)), dtype=DTYPES[e.dtype].bits)
         for n in self._fill(name, bits):
             yield bits[:n]
+
+    def _decoded_chunks(self, name: str, chunk_elems: int, ordered: bool):
+        """A quantized tensor's values, flat (in order unless `ordered` is False), at most `chunk_elems` a chunk:
+        whole rows of its first axis are decoded together (one expert, or a block of a matrix's rows), so a chunk
+        of rows (what spectral streaming asks for) stays rows."""
+        e = self.entries[name]
+        per_row = max(1, math.prod(e.shape[1:]))
+        step = max(1, chunk_elems // per_row)
+        for first in range(0, e.shape[0], step):
+            flat = quantized.decode_rows(e.quant, _stored_rows, first, min(first + step, e.shape[0]), ordered)
+            flat = flat.reshape(-1)
+            for at in range(0, flat.size, max(1, chunk_elems)):
+                yield flat[at:at + chunk_elems]
 
     def _fill(self, name: str, bits: np.ndarray):
         """Read tensor `name`'s bytes into `bits` a buffer at a time, yielding the values read each time."""
@@ -268,6 +297,26 @@ class Checkpoint:
         except OSError as err:
             raise LoadError(f"Cannot read {name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
                             "Was the file moved or deleted? Open it again.") from err
+
+
+def _stored_rows(e: TensorEntry, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Rows start:stop of a plain entry's first axis (all of it by default) as stored, [stop - start, *shape[1:]]:
+    bf16 as uint16 bits, fp8 as bytes, ..."""
+    stop = (e.shape[0] if e.shape else 1) if stop is None else stop
+    per_row = math.prod(e.shape[1:])
+    itemsize = DTYPES[e.dtype].itemsize
+    bits = np.empty((stop - start) * per_row, dtype=DTYPES[e.dtype].bits)
+    try:
+        with open(e.path, "rb") as f:
+            f.seek(e.start + start * per_row * itemsize)
+            got = f.readinto(memoryview(bits).cast("B"))
+    except OSError as err:
+        raise LoadError(f"Cannot read {e.name!r} from {os.path.basename(e.path)}: {err.strerror or err}. "
+                        "Was the file moved or deleted? Open it again.") from err
+    if got != bits.nbytes:
+        raise LoadError(f"{os.path.basename(e.path)} ended while reading {e.name!r}; the file was truncated "
+                        "after it was opened. Open it again.")
+    return bits.reshape((stop - start, *e.shape[1:]) if e.shape else ())
 
 
 def _check_torch_tensor(where: str, t, file_size: int) -> None:
@@ -327,9 +376,16 @@ class TorchCheckpoint:
             if len(self._tensors) + len(state) > MAX_TENSORS:
                 raise LoadError(f"{fname} holds {len(self._tensors) + len(state):,} entries (limit "
                                 f"{MAX_TENSORS:,}); this is not a checkpoint this app can open.")
+            seen: set = set()
             for key, t in state.items():
                 if isinstance(t, torch.Tensor):
                     _check_torch_tensor(f"{fname}, tensor {str(key)[:100]!r}", t, os.path.getsize(path))
+                    view = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride())
+                    if t.numel() and view in seen:
+                        # A second name for the same memory (a tied lm_head saved by torch.save): left out, as
+                        # transformers' safetensors files leave it out, so the family sees it as tied.
+                        continue
+                    seen.add(view)
                     self._tensors[str(key)] = t
         self.entries = {k: TensorEntry(k, from_torch(t.dtype), tuple(t.shape), "", 0,
                                        t.numel() * t.element_size()) for k, t in self._tensors.items()}

@@ -67,6 +67,31 @@ def fp8_table(dtype: str) -> np.ndarray:
     return table
 
 
+# e2m1, the 4-bit float of MXFP4 (OCP Microscaling Formats v1.0, section 5.3.3): sign, 2 exponent bits (bias 1),
+# 1 mantissa bit, no Inf or NaN; a nibble's value, in nibble order (transformers' integrations/mxfp4.FP4_VALUES)
+E2M1_VALUES = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0)
+
+
+@lru_cache(maxsize=None)
+def e2m1_pairs() -> np.ndarray:
+    """(256, 2) float32: a byte of two packed e2m1 values as (low nibble, high nibble): the low nibble is the
+    first value, as transformers and the OCP spec pack them. Example: e2m1_pairs()[0x21] -> [0.5, 1.0]"""
+    values = np.array(E2M1_VALUES, dtype=np.float32)
+    byte = np.arange(256)
+    table = np.stack([values[byte & 0xF], values[byte >> 4]], axis=1)
+    table.flags.writeable = False
+    return table
+
+
+@lru_cache(maxsize=None)
+def e8m0_table() -> np.ndarray:
+    """(256,) float32: an e8m0 scale byte's value, 2^(byte - 127); 0xFF is NaN (OCP Microscaling v1.0, 5.4.1).
+    2^-127 is a float32 subnormal, held exactly. Example: e8m0_table()[127] -> 1.0"""
+    table = np.append(np.ldexp(1.0, np.arange(255) - 127), np.nan).astype(np.float32)  # 2^-127..2^127 all exact
+    table.flags.writeable = False
+    return table
+
+
 def decode_into(bits: np.ndarray, dtype: str, out: np.ndarray) -> np.ndarray:
     """Decode stored `bits` of a safetensors dtype into the float32 buffer `out` (same shape, contiguous).
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import schema, transforms
-from .checkpoint import DTYPES
 from .config import EXPLAINS_ABSENT_SLOTS, ModelConfig
 from .errors import LoadError
 from .family import Family, Table
@@ -37,6 +36,9 @@ class TensorInfo:
     tied_to: str | None = None  # for a tied alias: the stored tensor it shares
     slots: tuple[str, ...] = ()  # the schema names built from it
     routed: bool = False  # part of a mixture of experts' routed experts (active for n_experts_per_token of them)
+    stored: str = ""  # the stored type ('BF16', 'F8_E4M3', 'MXFP4', 'Q4_K'); nbytes is its real size on disk
+    bits_per_weight: float = 0.0  # its scales included
+    scales: str = ""  # how the stored values are scaled ('128x128 block scales (F32)'); '' when they are not
 
 
 class Model:
@@ -188,6 +190,10 @@ class Model:
             return None
         return self._virtual.get(raw, raw)
 
+    def plain_transposed(self, name: str) -> bool:
+        """Whether the slot is its plain_source transposed (stored [out, in] for a schema [in, out])."""
+        return self._slots[name][1] is transforms.transpose
+
     def layer_names(self, slot: str, stack: str = schema.MAIN) -> list[str]:
         """'attn.W_Q' -> ['blocks.0.attn.W_Q', ...] for the layers that have it."""
         return [schema.name(slot, l, stack) for l in self.layers(slot, stack)]
@@ -246,13 +252,12 @@ class Model:
         """Every stored tensor with its category and layer; tied aliases listed with `tied_to`."""
         out = []
         for name, e in self.checkpoint.entries.items():
-            out.append(self._info(name, e.shape, e.dtype))
+            out.append(self._info(name, e))
         for alias, target in self.tied:
-            e = self.checkpoint.entries[target]
-            out.append(self._info(alias, e.shape, e.dtype, tied_to=target))
+            out.append(self._info(alias, self.checkpoint.entries[target], tied_to=target))
         return out
 
-    def _info(self, name, shape, dtype, tied_to=None) -> TensorInfo:
+    def _info(self, name, e, tied_to=None) -> TensorInfo:
         slots = tuple(self.raw_slots.get(name, ()))
         if name in self.ignored:
             cat, layer = self.ignored[name][0], schema.guess_layer(name)
@@ -260,10 +265,9 @@ class Model:
             cat, layer = schema.category(slots[0]), schema.split_layer(slots[0])[0]
         else:
             cat, layer = schema.guess_category(name), schema.guess_layer(name)
-        numel = math.prod(shape)
         routed = any(schema.parse(s).slot in schema.EXPERT_SLOTS for s in slots)
-        return TensorInfo(name, tuple(shape), dtype, numel, numel * DTYPES.get(dtype, (4,))[0], cat, layer,
-                          tied_to, slots, routed)
+        return TensorInfo(name, tuple(e.shape), e.dtype, math.prod(e.shape), e.disk_bytes, cat, layer, tied_to, slots,
+                          routed, e.stored, e.bits_per_weight, e.scales)
 
     def param_counts(self) -> tuple[int, int]:
         """(as stored in the state dict, unique): tied aliases count once in 'unique'; buffers never."""

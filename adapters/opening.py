@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from .checkpoint import Checkpoint, TorchCheckpoint
 from .errors import LoadError
+from .lora import merged_checkpoint
 from .model import Model
 from .policy import Policy
 from .registry import detect
@@ -39,7 +40,10 @@ def open_located(located: Located, n_heads: int | None = None) -> Model:
     """
     check_requested_heads(n_heads)
     checkpoint = read_headers(located)
-    hf = located.config
+    gguf_file = checkpoint if hasattr(checkpoint, "hf_config") else None  # a GGUF file states its own config
+    if located.adapter:  # a LoRA adapter over these files: the merged tensors, read one at a time
+        checkpoint = merged_checkpoint(checkpoint, located.adapter)
+    hf = gguf_file.hf_config if gguf_file else located.config
     check_config(hf)
     if n_heads is None and hf is None:
         n_heads = heads_in_metadata(checkpoint.metadata)
@@ -48,7 +52,8 @@ def open_located(located: Located, n_heads: int | None = None) -> Model:
     tensors = family.tensors({n: e.shape for n, e in checkpoint.entries.items()})
     try:
         cfg = family.derive_config(hf, tensors, n_heads)  # 2. defaults < shapes < config.json < n_heads
-        cfg = replace(cfg, notes=[*detected.notes, *cfg.notes])  # how the family was chosen, said first
+        # how the file was read and the family chosen, said first
+        cfg = replace(cfg, notes=[*(gguf_file.notes if gguf_file else ()), *detected.notes, *cfg.notes])
         check_derived(cfg, hf, n_heads)
         table = family.rules_for(cfg, tensors)  # 3. this checkpoint's slot table
         check_against_tensors(family, cfg, hf, tensors, table.rules, n_heads)
@@ -61,8 +66,14 @@ def open_located(located: Located, n_heads: int | None = None) -> Model:
 
 
 def read_headers(located: Located) -> Checkpoint:
-    """The checkpoint's tensor index (names, shapes, dtypes, byte ranges); no tensor data is read."""
-    checkpoint = (TorchCheckpoint if located.is_torch else Checkpoint)(located.files)
+    """The checkpoint's tensor index (names, shapes, dtypes, byte ranges); no tensor data is read. Weights stored
+    with scales are folded with them (config.json's quantization_config gives the block size, where needed)."""
+    if located.files and all(f.endswith(".gguf") for f in located.files):
+        from .gguf_file import GGUFCheckpoint  # imports the gguf package (~0.2 s): only for GGUF files
+
+        checkpoint = GGUFCheckpoint(located.files)
+    else:
+        checkpoint = TorchCheckpoint(located.files) if located.is_torch else Checkpoint(located.files, located.config)
     if not checkpoint.entries:
         raise LoadError(f"{located.display} holds no tensors.")
     return checkpoint

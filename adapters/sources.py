@@ -6,8 +6,6 @@ JSON, never code) and an identity string that changes when the files change, for
 from __future__ import annotations
 
 import atexit
-import fnmatch
-import glob
 import hashlib
 import json
 import os
@@ -18,11 +16,9 @@ import weakref
 from dataclasses import dataclass, field
 
 from .errors import LoadError
-from .policy import Policy, parse_hub_id
+from .policy import Policy, parse_hub_source
 from .units import human_bytes
 
-SAFE_PATTERNS = ["config.json", "model.safetensors.index.json", "*.safetensors"]
-BIN_PATTERNS = ["config.json", "pytorch_model.bin.index.json", "pytorch_model*.bin"]
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # config.json files are a few kB
 # A shard index lists each tensor once (~100 bytes): the largest real ones are under 10 MB. Parsing JSON costs
 # several times its size in Python objects, so the bound is kept near the safetensors header's.
@@ -39,6 +35,8 @@ class Located:
     kind: str  # "hub" | "folder" | "file" | "upload"
     is_torch: bool = False
     keepalive: list = field(default_factory=list)  # objects that must outlive the open files
+    adapter: str | None = None  # a LoRA adapter folder merged over these files when opened (adapters/lora.py)
+    notice: str | None = None  # said beside the model: e.g. the Hub was down and the cached copy was opened
 
 
 def file_identity(paths: list[str]) -> str:
@@ -131,8 +129,34 @@ def _weight_files(folder: str) -> tuple[list[str], bool]:
     loose = sorted(f for f in os.listdir(folder) if f.endswith(".safetensors") and _is_regular(os.path.join(folder, f)))
     if loose:
         return [os.path.join(folder, f) for f in loose], False
+    ggufs = sorted(f for f in os.listdir(folder) if f.endswith(".gguf") and _is_regular(os.path.join(folder, f)))
+    models = sorted({tuple(gguf_parts(os.path.join(folder, f))) for f in ggufs})  # a split GGUF is one model
+    if len(models) == 1:
+        return list(models[0]), False
+    if models:
+        raise LoadError(f"{folder} holds {len(models)} GGUF models ({', '.join(f[:60] for f in ggufs[:3])}, ...): "
+                        "open one of the files instead of the folder.")
     raise LoadError(f"No weights in {folder}: expected model.safetensors, a sharded "
-                    "model.safetensors.index.json, or pytorch_model.bin.")
+                    "model.safetensors.index.json, pytorch_model.bin, or a .gguf file.")
+
+
+def gguf_parts(path: str) -> list[str]:
+    """The files of the GGUF model `path` belongs to: its split's parts ('m-00002-of-00003.gguf' -> all three,
+    each required to exist), else [path]."""
+    m = _GGUF_SPLIT.match(os.path.basename(path))
+    if not m or int(m["count"]) == 0:
+        return [path]
+    count = int(m["count"])
+    folder = os.path.dirname(path)
+    parts = [os.path.join(folder, f"{m['stem']}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
+    missing = [os.path.basename(p) for p in parts if not _is_regular(p)]
+    if missing:
+        raise LoadError(f"{os.path.basename(path)[:100]} is part of a GGUF split into {count} files, and "
+                        f"{missing[0][:100]} is missing ({len(missing)} missing). Put every part in one folder.")
+    return parts
+
+
+_GGUF_SPLIT = re.compile(r"^(?P<stem>.+)-(?P<no>\d{5})-of-(?P<count>\d{5})\.gguf$")  # gguf.SHARD_NAME_FORMAT
 
 
 def from_path(path: str) -> Located:
@@ -156,6 +180,9 @@ def _from_path(path: str) -> Located:
         raise LoadError(f"{path} does not exist. Give a folder, a .safetensors file, or a Hub id like 'gpt2'.")
     if not os.path.isfile(real):
         raise LoadError(f"{path} is not a regular file or folder.")
+    if real.endswith(".gguf"):  # self-describing: its metadata is its config; a split one opens all its parts
+        files = gguf_parts(real)
+        return Located(files, None, file_identity(files), path, "file")
     is_torch = real.endswith((".bin", ".pt", ".pth"))
     sibling = os.path.join(os.path.dirname(real), "config.json")
     return Located([real], read_config(sibling), file_identity([real, sibling]), path, "file", is_torch)
@@ -258,94 +285,12 @@ def _remove_spooled() -> None:
         unlinker.remove()
 
 
-def hub_plan(info) -> tuple[list[str], int]:
-    """The files a Hub model's `model_info(files_metadata=True)` says we would download, and their bytes.
+def from_hub(source: str, policy: Policy | None = None) -> Located:
+    """A Hub source ('owner/name[/folder or file][@revision]'): config.json and the weights it uses, via the
+    local Hugging Face cache (adapters/hub.py)."""
+    from . import hub  # hub builds on this module's folder readers
 
-    Top-level files only: config.json plus the safetensors weights (else the pickle .bin ones).
-    A file the listing gives no size for is refused rather than counted as 0: the limit could not be checked.
-    """
-    sizes = {}
-    for sib in getattr(info, "siblings", None) or []:
-        lfs = getattr(sib, "lfs", None)
-        size = sib.size if getattr(sib, "size", None) is not None else getattr(lfs, "size", None)
-        if "/" not in sib.rfilename:
-            sizes[sib.rfilename] = size
-    for patterns in (SAFE_PATTERNS, BIN_PATTERNS):
-        files = sorted(f for f in sizes if any(fnmatch.fnmatchcase(f, p) for p in patterns))
-        if any(f.endswith((".safetensors", ".bin")) for f in files):
-            unsized = [f for f in files if type(sizes[f]) is not int or sizes[f] < 0]
-            if unsized:
-                raise LoadError(f"The Hub does not say how large {unsized[0][:100]} is, so the download cannot be "
-                                "checked against the size limit before it starts; it is not downloaded. Try "
-                                "again later, or download it yourself and open the folder.")
-            return files, sum(sizes[f] for f in files)
-    return [], 0
-
-
-def check_hub_size(info, repo: str, policy: Policy) -> list[str]:
-    """Refuse a Hub model whose weights are over the limit, before downloading anything."""
-    files, total = hub_plan(info)
-    if not files:
-        raise LoadError(f"{repo} has no safetensors or pytorch_model.bin weights at its top level.")
-    policy.check_size(total, repo)
-    return files
-
-
-def _hub_offline() -> bool:
-    from huggingface_hub import constants
-
-    return constants.is_offline_mode() if hasattr(constants, "is_offline_mode") else constants.HF_HUB_OFFLINE
-
-
-def from_hub(source: str, policy: Policy | None = None, info=None) -> Located:
-    """config.json and the safetensors (else the .bin) of a Hub model, via the local HF cache.
-
-    Online, the file sizes are read first (`model_info`, or `info` when given) and a model over
-    the policy's limit is refused before any download; offline, only the cache is used.
-    `locate` checks the size of what is on disk afterwards, in both cases.
-    """
-    policy = policy or Policy.from_env()
-    repo, revision = parse_hub_id(source)
-    try:
-        from huggingface_hub import HfApi, snapshot_download
-        from huggingface_hub.errors import (
-            GatedRepoError,
-            LocalEntryNotFoundError,
-            RepositoryNotFoundError,
-            RevisionNotFoundError,
-        )
-    except ImportError as e:
-        raise LoadError("huggingface_hub is not installed, so Hub ids cannot be opened.") from e
-    try:
-        if info is None and not _hub_offline():
-            info = HfApi().model_info(repo, revision=revision, files_metadata=True)
-        if info is not None:
-            files = check_hub_size(info, repo, policy)
-            # Only the measured files, by name. The same revision name (not info.sha) keeps the cache's
-            # refs/main usable offline; if the branch moves in between, the size is checked again below.
-            folder = snapshot_download(repo, revision=revision, allow_patterns=[glob.escape(f) for f in files])
-        else:
-            folder = snapshot_download(repo, revision=revision, allow_patterns=SAFE_PATTERNS)
-            if not any(f.endswith(".safetensors") for f in os.listdir(folder)):
-                folder = snapshot_download(repo, revision=revision, allow_patterns=BIN_PATTERNS)
-    except LoadError:
-        raise
-    except GatedRepoError as e:
-        raise LoadError(f"{repo} is gated: accept its licence on the Hub and log in (HF_TOKEN).") from e
-    except RepositoryNotFoundError as e:
-        raise LoadError(f"No model {repo!r} on the Hub (or it is private). Check the id.") from e
-    except RevisionNotFoundError as e:
-        raise LoadError(f"{repo} has no revision {revision!r}. Check the branch, tag or commit.") from e
-    except LocalEntryNotFoundError as e:
-        raise LoadError(f"{source} is not in the local Hugging Face cache and the Hub cannot be reached "
-                        "(offline?). Connect once to download it, or open a local folder.") from e
-    except Exception as e:  # network errors come in many types
-        raise LoadError(f"Could not download {repo} from the Hub: {str(e).splitlines()[0][:200] if str(e) else type(e).__name__}. "
-                        "Try again later.") from e
-    files, is_torch = _weights_in_folder(folder)
-    commit = os.path.basename(os.path.normpath(folder))  # snapshot folders are named by commit hash
-    return Located(files, read_config(os.path.join(folder, "config.json")), f"hub:{repo}@{commit}",
-                   source, "hub", is_torch)
+    return hub.fetch(parse_hub_source(source), policy or Policy.from_env())
 
 
 def locate(source, policy: Policy | None = None) -> Located:
@@ -358,6 +303,9 @@ def locate(source, policy: Policy | None = None) -> Located:
     if not isinstance(source, (str, os.PathLike)):
         return from_upload(source, getattr(source, "name", None) or "upload.safetensors", policy.max_model_bytes)
     kind, value = policy.classify(os.fspath(source))
+    if kind == "path" and os.path.isfile(os.path.join(value, "adapter_config.json")):
+        from .lora import locate_adapter  # an adapter folder: its base's files, with the adapter named
+        return locate_adapter(value, lambda base: locate(base, policy))
     located = from_path(value) if kind == "path" else from_hub(value, policy)
     try:
         total = sum(os.path.getsize(f) for f in located.files)

@@ -108,6 +108,9 @@ class StackView:
     def plain_source(self, name: str):
         return self._model.plain_source(self._found(name))
 
+    def plain_transposed(self, name: str) -> bool:
+        return self._model.plain_transposed(self._found(name))
+
     def n_experts(self, name: str) -> int:
         return self._model.n_experts(self._found(name))
 

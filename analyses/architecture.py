@@ -16,6 +16,7 @@ class TensorRecord(Protocol):
     layer: int | None
     tied_to: str | None
     routed: bool
+    stored: str  # the stored type ('BF16', 'F8_E4M3', 'MXFP4', 'Q4_K'); nbytes is its real size on disk
 
 
 @dataclass
@@ -29,6 +30,8 @@ class ArchitectureSummary:
     buffers: int = 0  # non-parameter tensors (masks, position ids), not in either count
     dtypes: dict[str, int] = field(default_factory=dict)  # unique parameters per dtype
     routed: int = 0  # unique parameters in a mixture of experts' routed experts
+    # per stored type: {"params", "bytes" (on disk, scales included), "tensors"}, largest first
+    by_storage: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def active(self, n_experts: int | None, per_token: int | None) -> int:
         """Parameters one token uses: the routed experts count n_experts_per_token / n_experts of theirs. As
@@ -44,6 +47,7 @@ def summarize(tensors: Iterable[TensorRecord]) -> ArchitectureSummary:
     by_category: dict[str, int] = defaultdict(int)
     by_layer: dict[tuple[int, str], int] = defaultdict(int)
     dtypes: dict[str, int] = defaultdict(int)
+    storage: dict[str, dict[str, int]] = defaultdict(lambda: {"params": 0, "bytes": 0, "tensors": 0})
     tied = []
     for t in tensors:
         if t.category == "buffer":
@@ -58,8 +62,13 @@ def summarize(tensors: Iterable[TensorRecord]) -> ArchitectureSummary:
         nbytes += t.nbytes
         by_category[t.category] += t.params
         dtypes[t.dtype] += t.params
+        kind = storage[t.stored or t.dtype]
+        kind["params"] += t.params
+        kind["bytes"] += t.nbytes
+        kind["tensors"] += 1
         if t.layer is not None:
             by_layer[(t.layer, t.category)] += t.params
     layers = [{"layer": l, "category": c, "params": p} for (l, c), p in sorted(by_layer.items())]
+    by_storage = dict(sorted(storage.items(), key=lambda kv: -kv[1]["bytes"]))
     return ArchitectureSummary(stored, unique, nbytes, dict(by_category), layers, tied, buffers, dict(dtypes),
-                               routed)
+                               routed, by_storage)

@@ -28,3 +28,15 @@ def by_layer(rows: list[dict]) -> alt.Chart:
         x=alt.X("layer:O"), y=alt.Y("params:Q", title="parameters"), color=alt.Color("category:N"),
         tooltip=["layer", "category", alt.Tooltip("params:Q", format=",")],
     ).properties(title="Parameters per layer")
+
+
+def by_storage(rows: list[dict]) -> alt.Chart:
+    """Horizontal bars of bytes on disk per stored type (topics.architecture.storage_rows), bits a weight beside."""
+    df = pd.DataFrame(rows)
+    base = alt.Chart(df, height=28 * len(df) + 20).encode(
+        y=alt.Y("stored:N", sort="-x", title=None),
+        x=alt.X("bytes:Q", title="bytes on disk (scales included)"),
+        tooltip=["stored", alt.Tooltip("bytes:Q", format=","), alt.Tooltip("params:Q", format=","),
+                 alt.Tooltip("bits_per_weight:Q", format=".4g", title="bits a weight"), "tensors"])
+    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("bits_per_weight:Q", format=".3g"))
+    return (base.mark_bar() + labels).properties(title="Size on disk by stored type (bits a weight)")

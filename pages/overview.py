@@ -41,7 +41,7 @@ if summary.routed:
     cols[4].metric("Active per token", human_count(result.params_active), help=f"{result.params_active:,}: the "
                    f"routed experts count {c.n_experts_per_token} of {c.n_experts}")
 cols[1].metric("As stored in the state dict", human_count(summary.params_stored), help=f"{summary.params_stored:,}")
-cols[2].metric("Size on disk", human_bytes(summary.bytes), help="in each tensor's own dtype")
+cols[2].metric("Size on disk", human_bytes(summary.bytes), help="each tensor as stored, its scales included")
 cols[3].metric("Tensors", f"{len(tensors):,}")
 st.markdown(topic.reading(result))
 
@@ -51,13 +51,21 @@ left.altair_chart(charts.by_category(summary.by_category), width="stretch",
 if summary.by_layer:
     right.altair_chart(charts.by_layer(summary.by_layer), width="stretch")
 
+st.subheader("Storage")
+storage = topic.storage_rows(summary)
+if len(storage) > 1:
+    st.altair_chart(charts.by_storage(storage), width="stretch", height=28 * len(storage) + 60)
+st.dataframe(pd.DataFrame(storage).rename(columns={"bits_per_weight": "bits a weight", "bytes": "bytes on disk"}),
+             hide_index=True, width="stretch", key="overview_storage")
+
 st.subheader("Configuration")
 st.dataframe(pd.DataFrame([(k, str(v)) for k, v in c.to_dict().items() if k != "notes"],
                           columns=["fact", "value"]), hide_index=True, width="stretch")
 
 st.subheader("Every tensor")
-df = pd.DataFrame([{"name": t.name, "shape": " x ".join(map(str, t.shape)), "dtype": t.dtype,
-                    "params": t.params, "category": CATEGORIES.get(t.category, t.category),
+df = pd.DataFrame([{"name": t.name, "shape": " x ".join(map(str, t.shape)), "stored": t.stored,
+                    "bits a weight": round(t.bits_per_weight, 3), "on disk": human_bytes(t.nbytes),
+                    "scales": t.scales, "params": t.params, "category": CATEGORIES.get(t.category, t.category),
                     "layer": t.layer, "tied to": t.tied_to or "",
                     "schema": ", ".join(t.slots)} for t in tensors if not t.tied_to])
 st.dataframe(df, hide_index=True, width="stretch", key="overview_tensors")

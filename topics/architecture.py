@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from adapters import TensorInfo
 from adapters.schema import CATEGORIES
-from adapters.units import human_count
+from adapters.units import human_bytes, human_count
 from analyses.architecture import ArchitectureSummary, summarize
 
 
@@ -56,9 +56,32 @@ def reading(result: Architecture) -> str:
     if s.tied:
         text += " " + "; ".join(f"`{a}` is tied to `{t}` (shown once, counted once in 'unique')"
                                 for a, t in s.tied) + "."
+    text += " " + storage_reading(s)
     if s.buffers:
         text += f" {s.buffers:,} values in buffers (masks, position ids) are not counted as parameters."
     if result.unmapped:
         shown = ", ".join(f"`{n}`" for n in result.unmapped[:10]) + ("…" if len(result.unmapped) > 10 else "")
         text += f" {len(result.unmapped)} tensors are outside the schema and were sorted by name: {shown}."
     return text
+
+
+def storage_rows(summary: ArchitectureSummary) -> list[dict]:
+    """One JSON-ready row per stored type: parameters, bytes on disk (scales included), bits a weight, tensors."""
+    return [{"stored": kind, "params": v["params"], "bytes": v["bytes"], "tensors": v["tensors"],
+             "bits_per_weight": round(8 * v["bytes"] / v["params"], 4) if v["params"] else None}
+            for kind, v in summary.by_storage.items()]
+
+
+def storage_reading(summary: ArchitectureSummary) -> str:
+    """What the parameters take on disk, by stored type: 'On disk: 1.2 GB, F8_E4M3 for 93% of the parameters at
+    8.03 bits a weight (its scales included), F32 for 7% at 32.'"""
+    rows = [r for r in storage_rows(summary) if r["params"]]
+    if not rows:
+        return ""
+    if len(rows) == 1:
+        only = rows[0]
+        return f"On disk: {human_bytes(summary.bytes)}, all {only['stored']} ({only['bits_per_weight']:.4g} bits a weight)."
+    total = max(summary.params_unique, 1)
+    parts = [f"{r['stored']} for {r['params'] / total:.0%} of the parameters at {r['bits_per_weight']:.4g} bits a "
+             "weight" for r in rows]
+    return f"On disk: {human_bytes(summary.bytes)}, " + ", ".join(parts) + " (scales included)."

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from adapters import LoadError, hub
+from adapters.policy import HubSource, parse_hub_source
+from adapters.units import human_bytes
 from bundled import BUNDLED_NAME, minilm_path
 from ui.uploads import take_upload
 from ui.session import (
@@ -15,12 +18,14 @@ from ui.session import (
     current_source,
     display_name,
     is_hosted,
+    policy,
 )
 
 # One click away for a user who is online; the bundled model needs no network.
 SUGGESTED = ["gpt2", "EleutherAI/pythia-160m", "Qwen/Qwen2.5-0.5B", "facebook/opt-125m",
              "bert-base-uncased", "HuggingFaceTB/SmolLM2-135M"]
-OTHER_HUB, PATH, UPLOAD = "Another Hub id…", "A local folder or file…", "Upload a .safetensors file…"
+DEFAULT_REVISION, WHOLE_REPO = "(default branch)", "(the model, as the repo lays it out)"
+OTHER_HUB, PATH, UPLOAD = "Another Hub id…", "A local folder or file…", "Upload a .safetensors or .gguf file…"
 
 
 def model_picker() -> None:
@@ -37,14 +42,16 @@ def model_picker() -> None:
     elif choice in SUGGESTED:
         source = choice
     elif choice == OTHER_HUB:
-        text = st.sidebar.text_input("Hub id (optionally @revision)", key="picker_hub",
-                                     placeholder="EleutherAI/pythia-70m@main")
-        source = text.strip() or None
+        text = st.sidebar.text_input("Hub id, a folder or file in it, or a Hub address", key="picker_hub",
+                                     placeholder="EleutherAI/pythia-70m@main",
+                                     help="owner/name[@revision] · owner/name/sub/folder · "
+                                          "owner/name/path/file.safetensors · or paste the model's Hub page")
+        source = hub_choices(text.strip()) if text.strip() else None
     elif choice == PATH:
         text = st.sidebar.text_input("Folder or .safetensors path", key="picker_path")
         source = text.strip() or None
     else:
-        take_upload(st.sidebar, "Weights (.safetensors)", "picker_upload", SOURCE_KEY)
+        take_upload(st.sidebar, "Weights (.safetensors, .gguf)", "picker_upload", SOURCE_KEY)
     if source is not None and source != st.session_state.get(SOURCE_KEY):
         st.session_state[SOURCE_KEY] = source
     heads = st.sidebar.number_input("Heads (only if the checkpoint does not say)", min_value=0, value=0,
@@ -53,6 +60,49 @@ def model_picker() -> None:
     st.sidebar.caption(f"Looking at: **{display_name(st.session_state.get(SOURCE_KEY))}**")
     if hosted:
         st.sidebar.caption("Hosted: Hub ids and uploads only, within a size limit.")
+
+
+def hub_choices(text: str) -> str:
+    """Under a typed Hub id: its branches and tags, and its weight files with their sizes when it has more than
+    one, so a training run's revisions (step1000, ...) and one GGUF of a dozen can be picked. The source string
+    chosen; the text itself when the Hub cannot be asked (offline, or not a Hub id)."""
+    try:
+        kind, canonical = policy().classify(text)
+    except LoadError:
+        return text  # the page says what is wrong with it
+    listing = _hub_listing(canonical, is_hosted()) if kind == "hub" else None
+    if listing is None:
+        return text
+    found = parse_hub_source(canonical)
+    branches, tags, files = listing
+    revisions = [DEFAULT_REVISION, *branches, *[t for t in tags if t not in branches]]
+    if found.revision and found.revision not in revisions:
+        revisions.append(found.revision)  # a commit hash
+    revision = st.sidebar.selectbox("Revision (branch or tag)", revisions, key="picker_revision",
+                                    index=revisions.index(found.revision) if found.revision else 0)
+    path = found.path
+    if len(files) > 1 and not found.is_file:
+        labels = {WHOLE_REPO: WHOLE_REPO, **{f: f"{f} ({human_bytes(n) if n is not None else '?'})"
+                                             for f, n in files}}
+        options = [WHOLE_REPO, *[f for f, _ in files]]
+        chosen = st.sidebar.selectbox("Weights file", options, key="picker_weights", format_func=labels.get,
+                                      help="Only the chosen file is downloaded.")
+        path = found.path if chosen == WHOLE_REPO else chosen
+    return HubSource(found.repo, None if revision == DEFAULT_REVISION else revision, path).text
+
+
+@st.cache_data(ttl=300, show_spinner=False, max_entries=64)
+def _hub_listing(source: str, hosted: bool) -> tuple[list[str], list[str], list[tuple[str, int | None]]] | None:
+    """(branches, tags, [(weight file, bytes)]) of a Hub source's repo, or None when the Hub cannot be asked."""
+    found, pol = parse_hub_source(source), policy()
+    if hub.offline():
+        return None
+    try:
+        branches, tags = hub.refs(found.repo, pol)
+        sizes = hub.sizes_of(hub.model_info(HubSource(found.repo, found.revision), pol))
+    except Exception:  # noqa: BLE001 - the listing is a convenience: opening the model says what went wrong
+        return None
+    return branches, tags, [(f, sizes[f]) for f in hub.weight_files(sizes)]
 
 
 def _choice_for(source, choices: list[str]) -> str:
@@ -64,5 +114,5 @@ def _choice_for(source, choices: list[str]) -> str:
         return choices[0]
     if not isinstance(source, str):
         return UPLOAD
-    looks_local = source.startswith((".", "/", "~")) or source.endswith((".safetensors", ".bin"))
+    looks_local = source.startswith((".", "/", "~")) or source.endswith((".safetensors", ".bin", ".gguf"))
     return PATH if looks_local and PATH in choices else OTHER_HUB

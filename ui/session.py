@@ -10,13 +10,16 @@ An upload is spooled to a temp file at once and kept as an `UploadRef`: its byte
 """
 from __future__ import annotations
 
+import contextvars
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
 import streamlit as st
 
 from adapters import LoadError, Model, Policy, open_located, open_model
+from adapters.hub import DownloadCancelled, progress_text, progress_to
 from adapters.policy import env_hosted
 from adapters.sources import locate
 from bundled import minilm_path, source_label
@@ -25,6 +28,7 @@ SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path), an UploadRe
 HEADS_KEY = "model_n_heads"
 STACK_KEY = "model_stack"  # which stack of layers the pages show, for a model with more than one
 UPLOADS_KEY = "model_uploads"  # session_state: {UploadRef.key: Located}, this session's spooled uploads
+CANCELLED_KEY = "model_download_cancelled"  # session_state: the Hub source whose download the user cancelled
 _UPLOADS_KEPT = 3  # the sidebar's model, the compare page's, and one being replaced
 
 _log = logging.getLogger(__name__)
@@ -58,8 +62,17 @@ def is_hosted() -> bool:
 
 
 def policy() -> Policy:
-    """What this app may open; the bundled model is always allowed."""
-    return Policy.from_env(hosted=is_hosted(), trusted_paths=[p for p in [minilm_path()] if p])
+    """What this app may open; the bundled model is always allowed. Hosted, the host's HF_TOKEN goes only to
+    the repos listed in `[weights] token_repos` (or WEIGHTS_TOKEN_REPOS)."""
+    return Policy.from_env(hosted=is_hosted(), trusted_paths=[p for p in [minilm_path()] if p],
+                           token_repos=_secret("token_repos", ()))
+
+
+def _secret(name: str, default):
+    try:
+        return st.secrets.get("weights", {}).get(name, default)
+    except Exception:  # noqa: BLE001 - no or unreadable secrets.toml: the default (is_hosted fails closed)
+        return default
 
 
 def hide_error_details_when_hosted() -> None:
@@ -76,6 +89,49 @@ def _open_hub(source: str, n_heads: int | None, policy_key: str, _policy: Policy
 @st.cache_resource(max_entries=4, ttl=3600, show_spinner="Reading the checkpoint's headers…")
 def _open_found(identity: str, n_heads: int | None, _located) -> Model:
     return open_located(_located, n_heads)
+
+
+def _open_hub_showing_progress(source: str, n_heads: int | None, pol: Policy) -> Model:
+    """_open_hub, with a download's bytes, rate and time left on the page and a button that cancels it."""
+    cancelled = st.session_state.get(CANCELLED_KEY)
+    if cancelled is not None and cancelled != source:
+        st.session_state.pop(CANCELLED_KEY)  # another model was chosen since
+    elif cancelled == source:
+        raise DownloadCancelled(f"The download of {source} was cancelled; what was fetched is kept in the cache "
+                                "and the download resumes from there when you choose the model again.")
+    progress = _DownloadProgress(source)
+    try:
+        with progress_to(progress):
+            return _open_hub(source, n_heads, repr(pol), pol)
+    finally:
+        progress.slot.empty()
+
+
+class _DownloadProgress:
+    """The callback adapters.hub calls as bytes arrive. It runs inside the cached `_open_hub`, where Streamlit
+    would record (and replay) what it draws and refuses widgets, so it draws in the context copied before."""
+
+    def __init__(self, source: str):
+        self.source, self.slot, self.context = source, st.empty(), contextvars.copy_context()
+        self.bar, self.start, self.first, self.drawn_at = None, None, 0, 0.0
+
+    def __call__(self, done: int, total: int, name: str) -> None:
+        self.context.run(self._draw, done, total, name)
+
+    def _draw(self, done: int, total: int, name: str) -> None:
+        now = time.monotonic()
+        if self.bar is None:
+            self.start, self.first = now, done  # a resumed file starts with bytes already on disk
+            with self.slot.container():
+                self.bar = st.progress(0.0, text=f"Downloading {self.source}…")
+                if st.button("Cancel download", key="model_download_cancel"):
+                    st.session_state[CANCELLED_KEY] = self.source
+                    raise DownloadCancelled(f"The download of {self.source} was cancelled; what was fetched is "
+                                            "kept and the download resumes from there next time.")
+        if now - self.drawn_at >= 0.25 or done >= total:  # a few redraws a second, not one per chunk
+            self.drawn_at = now
+            text = progress_text(done - self.first, max(total - self.first, 0), now - self.start, name)
+            self.bar.progress(min(done / total, 1.0) if total else 0.0, text=f"Downloading {self.source}: {text}")
 
 
 def accept_upload(upload) -> UploadRef:
@@ -112,7 +168,7 @@ def open_source(source, n_heads: int | None = None) -> Model:
             # identity asks the Hub every rerun.
             located = locate(source, pol)
             return _open_found(located.identity, n_heads, located)
-        return _open_hub(source, n_heads, repr(pol), pol)
+        return _open_hub_showing_progress(source, n_heads, pol)
     ref = source if isinstance(source, UploadRef) else accept_upload(source)
     if ref.error:
         raise LoadError(ref.error)
@@ -138,7 +194,13 @@ def require_model() -> Model:
     try:
         if not isinstance(source, (str, UploadRef)):  # keep the reference, not the bytes
             source = st.session_state[SOURCE_KEY] = accept_upload(source)
-        return choose_stack(open_source(source, st.session_state.get(HEADS_KEY)))
+        model = choose_stack(open_source(source, st.session_state.get(HEADS_KEY)))
+    except DownloadCancelled as e:
+        st.info(str(e))
+        if st.button("Download again", key="model_download_again"):
+            st.session_state.pop(CANCELLED_KEY, None)
+            st.rerun()
+        st.stop()
     except LoadError as e:
         st.error(f"Could not open **{display_name(source)}**: {e}")
         st.stop()
@@ -147,6 +209,10 @@ def require_model() -> Model:
         st.error(f"Could not open **{display_name(source)}**: unexpected {type(e).__name__} ({str(e)[:200]}). "
                  "Choose another model; please report this checkpoint.")
         st.stop()
+    notice = getattr(getattr(model, "located", None), "notice", None)
+    if notice:  # e.g. the Hub was down and the cached copy was opened
+        st.warning(f"**{display_name(source)}**: {notice}.")
+    return model
 
 
 def choose_stack(model: Model):
@@ -173,3 +239,16 @@ def model_caption(model: Model) -> None:
                f"d_model {c.d_model} · {heads if c.n_heads else 'heads unknown'}")
     for note in c.notes:
         st.info(note.text)
+
+
+def open_adapter_over(model: Model, folder: str) -> Model:
+    """A LoRA adapter folder merged over `model` (the Compare page's B), on the same stack; local folders only,
+    so hosted mode refuses it as it refuses every path."""
+    from adapters.lora import over
+
+    if is_hosted():
+        raise LoadError("This hosted app does not open folders on its server; compare with a Hub id or an upload.")
+    located = over(model.located, folder)
+    merged = _open_found(located.identity, model.requested_heads, located)
+    stack = getattr(model, "stack", None)
+    return merged.view(stack) if stack else merged

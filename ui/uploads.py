@@ -11,7 +11,7 @@ def take_upload(container, label: str, key: str, target_key: str) -> None:
     """Show an uploader in `container`; an upload becomes an UploadRef in session_state[target_key]."""
     gen_key = f"{key}_gen"  # bumped to give the next run a fresh, empty uploader
     gen = st.session_state.get(gen_key, 0)
-    upload = container.file_uploader(label, type=["safetensors"], key=f"{key}_{gen}")
+    upload = container.file_uploader(label, type=["safetensors", "gguf"], key=f"{key}_{gen}")
     if upload is None:
         return
     st.session_state[target_key] = accept_upload(upload)  # a refusal is kept in the ref and shown by the page

@@ -10,7 +10,8 @@ alternate sliding-window (cfg.sliding_window, cfg.sliding_layers from layer_type
 Experts are stored fused in the schema's own [in, out] orientation, expert index first:
 `mlp.experts.gate_up_proj` [n_experts, d_model, 2*d_expert] with gate and up INTERLEAVED on the last axis
 (gate = [..., ::2], up = [..., 1::2]), `down_proj` [n_experts, d_expert, d_model], and their biases.
-The Hub's release stores the expert weights MXFP4-quantized (`*_blocks` + `*_scales`); those are not decoded.
+The Hub's release stores the expert weights MXFP4-quantized (`*_blocks` + `*_scales`): the checkpoint reader decodes
+them to this same layout (adapters/quantized.py), so both releases are read by the same rules.
 """
 from __future__ import annotations
 
@@ -72,9 +73,6 @@ class GptOss(Llama):
         "blocks.{l}.mlp.experts.W_out": (EXPERTS + "down_proj", same),  # [n, d_expert, d_model]
         "blocks.{l}.mlp.experts.b_out": (EXPERTS + "down_proj_bias", same),  # [n, d_model]
     }
-    ignored = {**Llama.ignored,
-               r"mlp\.experts\.(gate_up|down)_proj_(blocks|scales)$": (
-                   "mlp", "MXFP4-quantized expert weights (4-bit blocks and their shared exponents), not decoded")}
     NO_CONFIG_NOTE = ""
 
     @classmethod
@@ -98,8 +96,4 @@ class GptOss(Llama):
             cfg = cfg.with_notes(Note("assumed", "No config.json: the expert GLU's clamp (7.0) and sigmoid scale "
                                                  "(1.702) are gpt-oss's released values; which layers use a "
                                                  "sliding window is not known."))
-        if tensors.has(EXPERTS + "gate_up_proj_blocks"):
-            cfg = cfg.with_notes(Note("absent", "The expert weights are stored MXFP4-quantized (*_blocks, *_scales) "
-                                                "and are not decoded: mlp.experts.W_gate, W_in and W_out are absent; "
-                                                "their biases and the router are read."))
         return cfg

@@ -13,7 +13,7 @@ import pytest
 
 from adapters import LoadError, open_model
 from adapters import sources
-from adapters.sources import hub_plan
+from adapters.hub import HubSource, plan, sizes_of
 from tests.adapters import craft
 
 
@@ -129,7 +129,7 @@ def test_hub_listing_without_a_size_is_refused():
     info = SimpleNamespace(siblings=[SimpleNamespace(rfilename="config.json", size=10, lfs=None),
                                      SimpleNamespace(rfilename="model.safetensors", size=None, lfs=None)])
     with pytest.raises(LoadError, match="does not say how large model.safetensors is"):
-        hub_plan(info)
+        plan(sizes_of(info), HubSource("o/n"), None)
 
 
 @pytest.mark.parametrize("blob,words", [(b"#!/bin/sh\n" * 20, "not a safetensors file"),

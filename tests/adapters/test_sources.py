@@ -6,13 +6,12 @@ import io
 import json
 import os
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from adapters import LoadError, Policy, open_model
-from adapters.sources import from_hub, from_upload, hub_plan
+from adapters.sources import from_upload
 from tests.adapters import craft
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
@@ -131,40 +130,6 @@ def test_hub_id_not_in_the_cache_is_a_quick_clear_error(hub_cache, source):
     with pytest.raises(LoadError, match="not in the local Hugging Face cache.*offline"):
         open_model(source)
     assert time.monotonic() - start < 10
-
-
-def _info(sizes: dict[str, int | None], sha: str = COMMIT):
-    return SimpleNamespace(sha=sha, siblings=[SimpleNamespace(rfilename=f, size=s, lfs=None)
-                                              for f, s in sizes.items()])
-
-
-def test_hub_plan_counts_only_the_weights_we_would_fetch():
-    info = _info({"config.json": 700, "model-00001-of-00002.safetensors": 3 * 10**9,
-                  "model-00002-of-00002.safetensors": 10**9, "model.safetensors.index.json": 20_000,
-                  "pytorch_model.bin": 8 * 10**9, "onnx/model.safetensors": 4 * 10**9, "README.md": 5000})
-    files, total = hub_plan(info)
-    assert files == ["config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
-                     "model.safetensors.index.json"]
-    assert total == 4 * 10**9 + 20_700
-    files, total = hub_plan(_info({"config.json": 10, "pytorch_model.bin": 500}))
-    assert files == ["config.json", "pytorch_model.bin"] and total == 510
-
-
-def test_hub_model_over_the_limit_refused_before_download(hub_cache):
-    info = _info({"config.json": 700, "model.safetensors": 3 * 10**9})
-    with pytest.raises(LoadError, match=r"owner/missing is 3\.0 GB.*up to 2\.0 GB.*WEIGHTS_MAX_MODEL_BYTES"):
-        from_hub("owner/missing", Policy(hosted=True, max_model_bytes=2 * 10**9), info=info)
-
-
-def test_hub_model_under_the_limit_fetches_only_the_measured_files(hub_cache):
-    info = _info({"config.json": 100, "model.safetensors": 2000, "README.md": 10})
-    located = from_hub("owner/name", Policy(hosted=True, max_model_bytes=10**6), info=info)
-    assert located.identity == f"hub:owner/name@{COMMIT}" and located.files[0].endswith("model.safetensors")
-
-
-def test_hub_repo_without_weights(hub_cache):
-    with pytest.raises(LoadError, match="no safetensors or pytorch_model.bin"):
-        from_hub("owner/name", Policy(), info=_info({"README.md": 10}))
 
 
 def test_local_model_over_the_limit(tmp_path):

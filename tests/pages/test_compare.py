@@ -26,3 +26,47 @@ def test_compare_with_itself_and_bad_path(tmp_path, minilm_dir):
     assert any("identical in all" in m.value for m in at.markdown), [m.value for m in at.markdown]
     at.text_input(key="compare_other").set_value(str(tmp_path / "nope")).run()
     assert not at.exception and "does not exist" in at.error[0].value
+
+
+def test_planted_change_per_head_spectra_and_one_head(tmp_path):
+    import numpy as np
+    from tests.topics.test_compare import LLAMA, _rows_of_heads, _save_changed
+    build("llama", tmp_path / "a", **LLAMA)
+    rng = np.random.default_rng(0)
+    q = _rows_of_heads([2], 3, rng) @ rng.normal(size=(3, 64)) * 0.05
+    _save_changed(tmp_path / "a", tmp_path / "b", {"model.layers.1.self_attn.q_proj.weight": lambda w: w + q})
+    at = run_page("pages/compare.py", source=str(tmp_path / "a"), compare_other=str(tmp_path / "b"))
+    assert not errors(at), errors(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert "layer 1 `attn.W_Q`: rank 3" in text and "Per head, 1 of 36 Q/K/V/O head matrices changed" in text
+    assert at.selectbox(key="compare_tensor").value == "blocks.1.attn.W_Q"
+    # the per-head maps (Q, K, V, O) are drawn, and the heads table lists the one head that moved
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert sum("relative change per head" in s for s in specs) == 4
+    assert any(df.value.shape[0] == 1 and list(df.value["head"]) == [2] for df in at.dataframe)
+    at.selectbox(key="compare_head_blocks.1.attn.W_Q").set_value(2).run()
+    assert not errors(at)
+    at.toggle(key="compare_spectral").set_value(True).run()
+    assert not errors(at), errors(at)
+    specs = [c.proto.spec for c in at.get("vega_lite_chart")]
+    assert any("alpha: A (x) against B (y)" in s for s in specs)
+
+
+def test_a_lora_adapter_as_b_is_read_and_merged_over_a(tmp_path):
+    from tests.adapters.test_lora import LLAMA as LORA_LLAMA, _make
+    from peft import LoraConfig
+    base, folder, _ = _make(tmp_path, "llama", LORA_LLAMA, LoraConfig(r=4, lora_alpha=8, target_modules=["v_proj"]))
+    at = run_page("pages/compare.py", source=str(base), compare_other=str(folder))
+    assert not errors(at), errors(at)
+    text = " ".join(m.value for m in at.markdown)
+    assert text.startswith("A LoRA adapter of rank 4 (alpha 8, scale 2) on `v_proj` in layers 0-2: 3 modules.")
+    assert "layers 0-2 `attn.W_V`: rank 4" in text
+
+
+def test_models_that_cannot_be_compared_are_an_error_on_the_page(tmp_path):
+    tiny = dict(n_embd=32, n_layer=2, n_head=2, vocab_size=60, n_positions=16)
+    build("gpt2", tmp_path / "a", **tiny)
+    build("gpt2", tmp_path / "b", **{**tiny, "n_layer": 3})
+    at = run_page("pages/compare.py", source=str(tmp_path / "a"), compare_other=str(tmp_path / "b"))
+    assert not at.exception
+    assert "A has 2 layers and B has 3" in at.error[0].value

@@ -15,10 +15,10 @@ REFUSED = {
     "../../etc/passwd": "does not open files",
     "~/.ssh/id_rsa": "does not open files",
     "file:///etc/passwd": "URL",
-    "https://huggingface.co/gpt2": "Give the Hub id instead: 'gpt2'",
+    "https://huggingface.co/datasets/x/y": "only models",
     "https://example.com/x.safetensors": "URL",
     "owner/../../etc": "not a Hub model id",
-    "a/b/c": "at most one '/'",
+    "a/b/../c": "no '.', '..' or empty parts",
     "gpt2@../../x": "not a valid revision",
 }
 
