@@ -22,6 +22,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType, GGUFValueType, Keys
 from gguf.quants import dequantize
 
+from . import ggml_kernels
 from .checkpoint import MAX_TENSORS, check_shape
 from .errors import LoadError
 from .gguf_names import hf_view
@@ -418,6 +419,9 @@ def _decode(raw: np.ndarray, e: GGUFEntry) -> np.ndarray:
     """Stored bytes (whole quant blocks) -> float32 values, by gguf's own dequantizer."""
     if e.qtype in _NUMPY_TYPES:
         return raw.view(_NUMPY_TYPES[e.qtype]).astype(np.float32)
+    compiled = ggml_kernels.decode(raw, e.qtype.name)  # Q4_K, Q6_K, Q8_0: one compiled pass (same values)
+    if compiled is not None:
+        return compiled.reshape(raw.shape[0], -1) if raw.ndim == 2 else compiled
     with np.errstate(all="ignore"):  # a NaN or Inf scale decodes to non-finite values: the health topic counts them
         return np.asarray(dequantize(raw, e.qtype), dtype=np.float32)
 

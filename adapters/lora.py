@@ -45,6 +45,11 @@ class LoraModule:
     transposed: bool  # the delta is (B @ A)^T: an embedding, or a base stored [in, out] (fan_in_fan_out)
     bias: str | None = None  # lora_B's bias (peft's lora_bias): added to the module's bias times scale
 
+    @property
+    def kind(self) -> str:
+        """The module's own name, what target_modules lists: 'q_proj'."""
+        return self.module.rsplit(".", 1)[-1]
+
 
 @dataclass
 class Adapter:

@@ -24,7 +24,7 @@ def modules(adapter: Adapter) -> list[dict]:
         finite = np.isfinite(a).all() and np.isfinite(b).all()
         s = compare.factor_singular_values(b, a) * m.scale if finite else None
         s = s[s > 0] if s is not None else None
-        rows.append({"module": m.module, "layer": schema.guess_layer(m.module), "kind": m.module.rsplit(".", 1)[-1],
+        rows.append({"module": m.module, "layer": schema.guess_layer(m.module), "kind": m.kind,
                      "rank": m.rank, "alpha": m.alpha, "scale": m.scale,
                      "update_norm": float(np.sqrt(np.sum(s ** 2))) if s is not None else None,
                      "effective_rank": compare.effective_rank(s) if s is not None and s.size else None,

@@ -83,3 +83,23 @@ def test_permuted_rows_read_the_same_every_way(tmp_path, monkeypatch):
         np.testing.assert_array_equal(ckpt.read_rows(name, 5, 27), whole[5:27])
         monkeypatch.setattr(gguf_file, "DECODE_ELEMS", 1)  # one head per piece
         np.testing.assert_array_equal(np.concatenate(list(ckpt.iter_chunks(name, 100))), whole.ravel())
+
+
+@pytest.mark.parametrize("qtype", [Q.Q8_0, Q.Q4_K, Q.Q6_K], ids=lambda q: q.name)
+def test_compiled_decoders_equal_gguf_and_are_the_ones_used(qtype, tmp_path, monkeypatch):
+    from adapters import ggml_kernels
+    raw = _random_tensor(qtype, (64, 2 * GGML_QUANT_SIZES[qtype][0]), 7)  # NaN and Inf scales included
+    np.testing.assert_array_equal(ggml_kernels.decode(raw, qtype.name), dequantize(raw, qtype).ravel())
+    write_raw(tmp_path / "t.gguf", {"w": (qtype, (64, 2 * GGML_QUANT_SIZES[qtype][0]), raw)})
+    ckpt = GGUFCheckpoint([str(tmp_path / "t.gguf")])
+
+    def refuse(*args):
+        raise AssertionError("gguf's numpy decoder was called for a compiled type")
+    monkeypatch.setattr(gguf_file, "dequantize", refuse)
+    np.testing.assert_array_equal(ckpt.read("w").ravel(), ggml_kernels.decode(raw, qtype.name))
+
+
+def test_without_numba_gguf_decodes(monkeypatch):
+    from adapters import ggml_kernels
+    monkeypatch.setattr(ggml_kernels, "_kernels", lambda: None)
+    assert ggml_kernels.decode(np.zeros((1, 34), np.uint8), "Q8_0") is None
