@@ -30,6 +30,7 @@ from analyses.spectral import (
     shuffled,
     streamed_eigenvalues,
 )
+from topics import gpu_linalg
 from topics.executor import LOCAL, Executor, Progress, opened, quiet
 
 MIN_EVALS = 8  # WeightWatcher's default min_evals: fewer eigenvalues say nothing about a tail
@@ -140,14 +141,16 @@ _STREAM_BLOCK = 1 << 22  # values per block of rows
 
 
 def slot_eigenvalues(model, key: schema.Key) -> tuple[np.ndarray, int]:
-    """(ESD, N) of one schema slot, ascending: the table's and the chart's numbers come from here."""
+    """(ESD, N) of one schema slot, ascending: the table's and the chart's numbers come from here.
+    Its Gram matrix and eigenvalues run through torch on the GPU when there is one (topics/gpu_linalg.py)."""
     raw = _streamed_source(model, key)
     if raw is not None:
         shape = model.checkpoint.entries[raw].shape
         rows = max(1, _STREAM_BLOCK // shape[1])
-        return streamed_eigenvalues(model.checkpoint.iter_chunks(raw, rows * shape[1]), shape[1]), shape[0]
+        stream = gpu_linalg.streamed_eigenvalues if gpu_linalg.active() else streamed_eigenvalues
+        return stream(model.checkpoint.iter_chunks(raw, rows * shape[1]), shape[1]), shape[0]
     w = slot_matrix(model, key)
-    return eigenvalues(w), max(w.shape)
+    return (gpu_linalg.eigenvalues(w) if gpu_linalg.active() else eigenvalues(w)), max(w.shape)
 
 
 def _streamed_source(model, key: schema.Key) -> str | None:
