@@ -5,6 +5,7 @@ from adapters import schema
 from charts import spectral as charts
 from topics import spectral as topic
 from ui.cache import cached
+from ui.results_view import results_folder, show_spectral
 from ui.session import model_caption, require_model
 
 METRICS = ["alpha", "alpha_weighted", "stable_rank", "log_spectral_norm", "log_frobenius_norm", "mp_spikes",
@@ -28,6 +29,9 @@ def _all_rows(model, with_heads: bool, shuffled: bool) -> topic.Spectra:
 
 
 st.title("Training quality (spectra)")
+if results_folder():  # a report's metrics.parquet, shown without the weights
+    show_spectral(results_folder())
+    st.stop()
 model = require_model()
 model_caption(model)
 

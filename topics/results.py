@@ -3,6 +3,7 @@
     rows = spectral_metrics("gpt2", spectral_records) + stats_metrics("gpt2", stats_records)
     write(rows, "out/metrics.parquet")
     table = read("out/metrics.parquet")          # the same rows, as a list of dicts
+    spectra(table)                               # a results folder seen as the spectral topic's result
 
 `head` is null for a whole matrix, `layer` for a matrix outside the layers (embeddings), `slot` for a stored
 tensor (the statistics), `tensor` for a per-head row (a head is named by its slot, layer and head); a metric
@@ -97,3 +98,48 @@ def read(path: str) -> list[dict]:
     if missing:
         raise LoadError(f"{path} has no column {', '.join(missing)}: it was not written by report.py.")
     return table.select(list(COLUMNS)).to_pylist()
+
+
+def is_results_folder(source) -> bool:
+    """Whether `source` is a folder holding a metrics.parquet (a report's --out folder): opened without weights."""
+    return isinstance(source, str) and os.path.isfile(os.path.join(os.path.expanduser(source), FILE))
+
+
+def path_in(folder: str) -> str:
+    return os.path.join(os.path.expanduser(folder), FILE)
+
+
+def models(rows: list[dict]) -> list[str]:
+    """The models a table holds, in the order it lists them."""
+    return list(dict.fromkeys(r["model"] for r in rows))
+
+
+def _records(rows: list[dict], topic: str, model: str | None, key) -> list[dict]:
+    """Long rows back to one wide record per `key(row)`, in first-seen order, the metrics as fields."""
+    out: dict = {}
+    for r in rows:
+        if r["topic"] == topic and (model is None or r["model"] == model):
+            out.setdefault(key(r), {"model": r["model"], "tensor": r["tensor"], "slot": r["slot"],
+                                    "layer": r["layer"], "head": r["head"]})[r["metric"]] = r["value"]
+    return list(out.values())
+
+
+def spectra(rows: list[dict], model: str | None = None):
+    """The spectral rows of `model` (None: all) as topics.spectral.Spectra, which its reading and charts take.
+    Skipped matrices are not in the table, so none are listed."""
+    from topics.spectral import Spectra
+
+    records = _records(rows, "spectral", model, lambda r: (r["model"], r["slot"], r["layer"], r["head"]))
+    for r in records:
+        r["name"] = r["tensor"]
+        r["level"] = "slot" if r["head"] is None else "head"
+        if r.get("mp_spikes") is not None:
+            r["mp_spikes"] = int(r["mp_spikes"])  # a count: "3 spikes", as the live rows say it
+    shuffled = any(r.get("rand_alpha") is not None for r in records)
+    return Spectra([r for r in records if r["level"] == "slot"], [r for r in records if r["level"] == "head"],
+                   shuffled)
+
+
+def stats(rows: list[dict], model: str | None = None) -> list[dict]:
+    """One record per stored tensor: {model, tensor, count, mean, std, min, max, skew, kurtosis, nan, inf}."""
+    return _records(rows, "stats", model, lambda r: (r["model"], r["tensor"]))
