@@ -1,9 +1,8 @@
-"""A results folder (a report's --out: metrics.parquet) shown on the spectral and health pages, weights untouched.
+"""A results folder (a report's --out: metrics.parquet) for the spectral and health pages, weights untouched.
 
     folder = results_folder()          # the chosen source, when it is a results folder; else None
     if folder:
-        show_spectral(folder)          # the scan made elsewhere (a Ray cluster), browsed here
-        st.stop()
+        result = spectra_in(folder)    # a scan made elsewhere (a Ray cluster), browsed here: the page charts it
 """
 from __future__ import annotations
 
@@ -13,9 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from adapters import LoadError
-from charts import spectral as charts
 from topics import results
-from topics import spectral as spectral_topic
 from ui.session import current_source, is_hosted
 
 
@@ -48,25 +45,22 @@ def _pick_model(rows: list[dict], folder: str, key: str) -> str | None:
     return st.selectbox("Model", names, key=key) if len(names) > 1 else names[0]
 
 
-def show_spectral(folder: str) -> None:
-    """The spectral page's chart and reading, from the table."""
+def spectra_in(folder: str):
+    """The folder's spectral rows (of the model chosen, when it holds several) as topics.spectral.Spectra;
+    the page stops with a warning when it has none."""
     rows = _table(folder)
-    model = _pick_model(rows, folder, "spectral_results_model")
-    result = results.spectra(rows, model)
+    result = results.spectra(rows, _pick_model(rows, folder, "spectral_results_model"))
     if not result.slots:
         st.warning(f"{results.path_in(folder)} holds no spectral numbers: write it with report.py without --only, "
                    "or with --only spectral.")
-        return
-    metric = st.selectbox("Metric", [m for m in results.SPECTRAL_METRICS if m != "xmin"], key="spectral_metric")
-    st.altair_chart(charts.metric_by_layer(result.slots, metric), width="stretch")
-    st.markdown(spectral_topic.reading(result))
+        st.stop()
+    return result
 
 
 def show_health(folder: str) -> None:
-    """The health page's table, from the table."""
+    """The health page's table, from the folder's statistics rows."""
     rows = _table(folder)
-    model = _pick_model(rows, folder, "health_results_model")
-    records = results.stats(rows, model)
+    records = results.stats(rows, _pick_model(rows, folder, "health_results_model"))
     if not records:
         st.warning(f"{results.path_in(folder)} holds no statistics: write it with report.py without --only, "
                    "or with --only stats.")
