@@ -1,7 +1,7 @@
 """The spectral scan on the local executor, on Ray, and on the GPU when there is one, in one run.
 
     python bench/ray_bench.py                      # GPT-2 small's shapes (GPT2Config(), random init)
-    python bench/ray_bench.py --tinyllama          # also TinyLlama-1.1B's shapes: 2.2 GB of bf16 (bench/data)
+    python bench/ray_bench.py --cases gpt2,tinyllama   # also TinyLlama-1.1B's shapes: 2.2 GB of bf16 (bench/data)
     python bench/ray_bench.py --ray-address auto   # Ray: an existing cluster instead of a local instance
 
 Each case is spectral.compute(model) (every schema matrix and every head, no shuffled copies), the numbers
@@ -67,7 +67,7 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def bench(label: str, folder: str, address: str | None) -> None:
+def bench(label: str, folder: str, address: str | None, ray_scans: int = 2) -> None:
     from adapters import open_model
     from topics import gpu_linalg, spectral
     from topics.executor import Executor
@@ -84,11 +84,12 @@ def bench(label: str, folder: str, address: str | None) -> None:
     start_s, _ = timed(lambda: connect(address))
     executor = RayExecutor(address)
     first_s, on_ray = timed(lambda: spectral.compute(model, executor=executor))
-    again_s, _ = timed(lambda: spectral.compute(model, executor=executor))
+    again_s = timed(lambda: spectral.compute(model, executor=executor))[0] if ray_scans > 1 else first_s
     import ray
     peaks = executor.map(((_worker_peak_mb, (i,)) for i in range(16)), 16)
     cpus = int(ray.cluster_resources().get("CPU", 0))
-    print(f"  ray ({cpus} CPUs): start {start_s:.1f} s, first scan {first_s:.1f} s, second {again_s:.1f} s "
+    second = f", second {again_s:.1f} s" if ray_scans > 1 else ""
+    print(f"  ray ({cpus} CPUs): start {start_s:.1f} s, first scan {first_s:.1f} s{second} "
           f"(local / ray: {local_s / again_s:.2f}x); worker peak RSS {max(peaks):.0f} MB")
     assert on_ray.slots == local.slots and on_ray.heads == local.heads, "Ray's rows differ from the local ones"
     os.environ["WEIGHTS_LINALG"] = "auto"
@@ -102,13 +103,16 @@ def bench(label: str, folder: str, address: str | None) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tinyllama", action="store_true", help="also the TinyLlama-shaped 2.2 GB checkpoint")
+    ap.add_argument("--cases", default="gpt2", help="comma-separated: gpt2, tinyllama (the 2.2 GB checkpoint)")
+    ap.add_argument("--ray-scans", type=int, default=2, help="Ray scans per case (the first includes worker start)")
     ap.add_argument("--ray-address", default=None)
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
-    bench("GPT-2 small shapes", gpt2_folder(), args.ray_address)
-    if args.tinyllama:
-        bench("TinyLlama-1.1B shapes", tinyllama_folder(), args.ray_address)
+    cases = args.cases.split(",")
+    if "gpt2" in cases:
+        bench("GPT-2 small shapes", gpt2_folder(), args.ray_address, args.ray_scans)
+    if "tinyllama" in cases:
+        bench("TinyLlama-1.1B shapes", tinyllama_folder(), args.ray_address, args.ray_scans)
 
 
 if __name__ == "__main__":
