@@ -93,3 +93,22 @@ def test_a_file_that_is_not_parquet_is_one_clear_error(tmp_path):
     bad.write_bytes(b"not parquet at all")
     with pytest.raises(LoadError, match="not a readable metrics.parquet"):
         results.read(str(bad))
+
+
+def test_a_training_runs_report_writes_its_rows(tmp_path):
+    steps = []
+    for seed in (0, 1):
+        folder = tmp_path / f"checkpoint-{seed + 1}"
+        build("gpt2", folder, seed=seed, n_embd=32, n_layer=1, n_head=2, n_positions=16, vocab_size=64)
+        steps.append(str(folder))
+    out = tmp_path / "out"
+    assert report.main(["--run", *steps, "--out", str(out), "--no-spectral-run", "--no-cache", "--quiet"]) == 0
+    rows = results.read(str(out / results.FILE))
+    doc = json.loads((out / "report.json").read_text())
+    expected = doc["run"]["rows"]
+    assert len(rows) == len(expected) and all(r["topic"] == "run" for r in rows)
+    assert results.models(rows) == [c["label"] for c in doc["run"]["checkpoints"]]
+    for got, want in zip(rows, expected):
+        assert (got["model"], got["layer"], got["slot"], got["metric"]) == (
+            want["checkpoint"], want["layer"], want["slot"], want["metric"])
+        assert got["value"] == want["value"]
