@@ -11,6 +11,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 import report  # noqa: E402
+from adapters import open_model  # noqa: E402
 from tests.adapters.harness import build  # noqa: E402
 from topics import results, spectral  # noqa: E402
 from topics.ray_executor import RayExecutor, connect  # noqa: E402
@@ -56,6 +57,27 @@ def test_ray_report_writes_the_local_reports_metrics_exactly(which, request, tmp
     assert {r["metric"] for r in spectral_rows} == set(results.SPECTRAL_METRICS)
     assert any(r["head"] is not None for r in spectral_rows) and any(r["head"] is None for r in spectral_rows)
     assert sum(r["value"] is not None and r["metric"] == "rand_alpha" for r in spectral_rows) > 0  # --shuffled ran
+    assert {r["tensor"] for r in local if r["topic"] == "stats"} == set(open_model(source).raw_names())
+
+
+def test_health_on_ray_finds_the_same_broken_tensors(tiny_gpt2, tmp_path):
+    import shutil
+
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    from topics import health
+
+    folder = tmp_path / "broken"
+    shutil.copytree(tiny_gpt2, folder)
+    tensors = load_file(str(folder / "model.safetensors"))
+    tensors["transformer.h.1.mlp.c_fc.weight"][3, 5] = np.nan  # one NaN, found by position in this process
+    tensors["transformer.h.0.attn.c_proj.weight"][:] = 0.0  # an all-zero matrix
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    model = open_model(str(folder))
+    local, on_ray = health.compute(model), health.compute(model, executor=RayExecutor())
+    assert on_ray == local
+    assert {b.name for b in on_ray.broken} == {"transformer.h.1.mlp.c_fc.weight", "transformer.h.0.attn.c_proj.weight"}
 
 
 def die_once(marker: str, fn, args):
@@ -87,8 +109,6 @@ def _keys(rows: list[dict]) -> list[tuple]:
 
 
 def test_a_worker_killed_mid_scan_loses_no_row_and_duplicates_none(tiny_llama, tmp_path):
-    from adapters import open_model
-
     model = open_model(tiny_llama)
     marker = str(tmp_path / "killed")
     expected = spectral.compute(model)
