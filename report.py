@@ -447,7 +447,7 @@ def main(argv=None) -> int:
                              "Ray: pip install -r requirements-cluster.txt")
     parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
                         help="with --executor ray: an existing cluster (ray://head:10001, or auto); "
-                             "default: start a local instance on 127.0.0.1")
+                             "default: start a local instance on this machine")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 

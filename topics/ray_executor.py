@@ -1,6 +1,6 @@
 """A heavy topic's tasks on Ray: one Ray task per matrix (or per layer of heads), anywhere the cluster runs them.
 
-    executor = RayExecutor()                          # a local Ray instance on this machine (127.0.0.1 only)
+    executor = RayExecutor()                          # a local Ray instance on this machine, no dashboard
     executor = RayExecutor("ray://head:10001")        # or an existing cluster (a Ray address, KubeRay's service)
     result = spectral.compute(model, executor=executor)
 
@@ -34,7 +34,7 @@ def require_ray():
 
 
 def connect(address: str | None = None, num_cpus: int | None = None):
-    """Ray, connected: to `address` (a cluster), or to a local instance started here on 127.0.0.1. Reused
+    """Ray, connected: to `address` (a cluster), or to a local instance started here. Reused
     when this process is already connected (a test's own ray.init, or an earlier scan)."""
     ray = require_ray()
     if ray.is_initialized():
@@ -42,8 +42,9 @@ def connect(address: str | None = None, num_cpus: int | None = None):
     if address:  # the cluster's workers import this repository's code from Ray's upload of it
         env = {"working_dir": REPO, "excludes": _UPLOAD_EXCLUDES}
         ray.init(address=address, runtime_env=env, log_to_driver=False)
-    else:  # this machine: the workers import the code from here, and nothing listens beyond loopback
-        ray.init(num_cpus=num_cpus, include_dashboard=False, _node_ip_address="127.0.0.1", log_to_driver=False,
+    else:  # this machine: the workers import the code from here. Ray's own servers bind the machine's address
+        # (it replaces 127.0.0.1 with it: ray._private.services.resolve_ip_for_localhost), behind Ray's token auth
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": {"PYTHONPATH": REPO}})
     return ray
 
