@@ -3,6 +3,10 @@
     python report.py SOURCE --out DIR [--n-heads N] [--only architecture,positional] [--shuffled] [--no-cache]
     python report.py SOURCE --compare B --out DIR     # adds "compare": B against SOURCE, per tensor and head
     python report.py --run SRC [SRC ...] --out DIR    # a training run's checkpoints: the "run" section only
+    python report.py SOURCE --out DIR --executor ray [--ray-address ADDRESS]   # the spectral scan on Ray
+
+Every report also writes DIR/metrics.parquet: every number of the spectral and statistics sections, one row
+per model x tensor x slot x layer x head x metric (topics/results.py); the app opens such a folder as is.
 
 SOURCE is anything open_model takes: a Hub id, a folder, a .safetensors file, a LoRA adapter folder. Finished sections are
 cached on disk (reporting/cache.py), so a second report of the same, unchanged model is nearly free.
@@ -55,7 +59,8 @@ def jsonable(value):
 SECOND_PROCESS = "spectral"
 
 
-def build(model, topics=TOPICS, log=lambda msg: None, cache=None, options: dict | None = None) -> list:
+def build(model, topics=TOPICS, log=lambda msg: None, cache=None, options: dict | None = None,
+          executor=None) -> list:
     """Every topic's Section, in `topics` order; from and into `cache` (a reporting.cache.SectionCache) if given.
 
     `options` maps a topic to keyword arguments of its compute(), e.g. {"spectral": {"shuffled": True}};
@@ -65,15 +70,18 @@ def build(model, topics=TOPICS, log=lambda msg: None, cache=None, options: dict 
     on a busy 2-core machine is several times slower than one thread (a stacked QR of 12 heads measured
     20x, a 768 x 768 eigvalsh 2x). SECOND_PROCESS, when it is not cached and other topics are to be
     done too, runs in a worker process that opens the same files (the spectral topic keeps a pool of
-    threads of its own there).
+    threads of its own there). With a remote `executor` (topics.ray_executor.RayExecutor) the topics that take
+    one run their tasks on it instead, and no second process is started: Ray does the parallel work.
     """
     from threadpoolctl import threadpool_limits  # ships with scikit-learn
 
     options = options or {}
     with threadpool_limits(1, user_api="blas"):
-        away = _start_second_process(model, topics, cache, options)
+        remote = getattr(executor, "remote", False)
+        away = _SecondProcess() if remote else _start_second_process(model, topics, cache, options)
         try:
-            done = {t: _section(model, t, cache, log, options.get(t, {})) for t in topics if t != away.topic}
+            done = {t: _section(model, t, cache, log, options.get(t, {}), executor) for t in topics
+                    if t != away.topic}
             if away.topic:
                 done[away.topic] = away.finish(model, cache, log)
         except BaseException:  # an error or Ctrl-C here: do not wait for the worker's topic to finish
@@ -82,24 +90,39 @@ def build(model, topics=TOPICS, log=lambda msg: None, cache=None, options: dict 
     return [done[t] for t in topics]
 
 
-def _section(model, topic: str, cache, log, options: dict):
+def _section(model, topic: str, cache, log, options: dict, executor=None):
     start = time.perf_counter()
     section = cache.load(model, topic, options) if cache else None
     if section is not None:
         log(f"{topic:<14} {time.perf_counter() - start:6.2f} s (cached)")
         return section
-    section = _present(topic, _compute(model, topic, options))
+    section = _present(topic, _compute(model, topic, options, executor, log))
     _store(model, topic, section, cache, options)
     log(f"{topic:<14} {time.perf_counter() - start:6.2f} s")
     return section
 
 
-def _compute(model, topic: str, options: dict, executor=None):
-    """The topic's numbers: topics.<SECTIONS[topic]>.compute(model, **options), on `executor` if it takes one."""
+def _compute(model, topic: str, options: dict, executor=None, log=None):
+    """The topic's numbers: topics.<SECTIONS[topic]>.compute(model, **options), on `executor` if it takes one
+    (a remote executor's progress goes to `log`, at most every 5 seconds)."""
     compute = importlib.import_module(f"topics.{SECTIONS[topic]}").compute
     if executor is not None and "executor" in inspect.signature(compute).parameters:
+        if getattr(executor, "remote", False) and log is not None:
+            return compute(model, **options, executor=executor, progress=_every(5.0, topic, log))
         return compute(model, **options, executor=executor)
     return compute(model, **options)
+
+
+def _every(seconds: float, topic: str, log):
+    """A progress(fraction, text) callback that logs one line per `seconds` and the last one."""
+    state = {"at": 0.0}
+
+    def progress(fraction: float, text: str) -> None:
+        now = time.perf_counter()
+        if now - state["at"] >= seconds or fraction >= 1:
+            state["at"] = now
+            log(f"{topic:<14} {fraction:4.0%} {text}")
+    return progress
 
 
 def _present(topic: str, result):
@@ -331,11 +354,38 @@ def _main_run(args, log) -> int:
             bundle = pool.submit(installed_vega_bundle)
             section = present.section(run)
             json_path, html_path = write(models[-1], [section], args.out, bundle.result())
+            _write_metrics(args.out, run_rows=section.data["rows"])
     except LoadError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     log(f"{'(run)':<14} {time.perf_counter() - start:6.2f} s; wrote {html_path} and {json_path}")
     return 0
+
+
+def _write_metrics(out: str, source: str | None = None, sections=(), run_rows=None) -> str:
+    """out/metrics.parquet: the spectral and statistics sections' numbers (or a run's), as topics.results' rows."""
+    from topics import results
+
+    by_key = {s.key: s.data for s in sections}
+    rows = results.spectral_metrics(source, by_key.get("spectral") or [])
+    rows += results.stats_metrics(source, by_key.get("stats") or [])
+    if run_rows is not None:
+        rows += results.run_metrics(run_rows)
+    return results.write(rows, os.path.join(out, results.FILE))
+
+
+def _executor(args):
+    """The executor --executor names (None: the local default), or a LoadError saying how to get Ray."""
+    from adapters import LoadError
+
+    if args.executor == "local":
+        if args.ray_address:
+            raise LoadError("--ray-address needs --executor ray.")
+        return None
+    from topics.ray_executor import RayExecutor, require_ray
+
+    require_ray()
+    return RayExecutor(args.ray_address)
 
 
 def _positive_int(text: str) -> int:
@@ -391,6 +441,13 @@ def main(argv=None) -> int:
                         help="for a model with more than one stack of layers: which one the sections describe "
                              "('blocks', the decoder or main stack; 'encoder'; 'vision'; 'cross', the "
                              "decoder's cross-attention)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where the spectral scan's tasks run: 'local' (this machine's cores) or 'ray' (one Ray "
+                             "task per matrix; a local Ray instance, or the cluster at --ray-address); "
+                             "Ray: pip install -r requirements-cluster.txt")
+    parser.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                        help="with --executor ray: an existing cluster (ray://head:10001, or auto); "
+                             "default: start a local instance on this machine")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
@@ -417,6 +474,7 @@ def main(argv=None) -> int:
     if args.run is not None:
         return _main_run(args, log)
     try:
+        executor = _executor(args)
         start = time.perf_counter()
         model = open_showing_progress(args.source, args.n_heads, log, quiet=args.quiet)
         if args.stack not in model.views() and not (args.stack == "blocks" and not model.stacks()):
@@ -429,15 +487,16 @@ def main(argv=None) -> int:
         # (~1.5 s, in a child process) while the topics run.
         with ThreadPoolExecutor(1, thread_name_prefix="vega-bundle") as pool:
             bundle = pool.submit(installed_vega_bundle)
-            sections = build(model, topics, log, cache, options)
+            sections = build(model, topics, log, cache, options, executor)
             if args.compare:
                 sections.append(compare_section(model, args.compare, cache, log))
             log(f"{'(all topics)':<14} {time.perf_counter() - start:6.2f} s")
             json_path, html_path = write(model, sections, args.out, bundle.result())
+            metrics_path = _write_metrics(args.out, model.source, sections)
     except LoadError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    log(f"wrote {html_path} and {json_path}")
+    log(f"wrote {html_path}, {json_path} and {metrics_path}")
     return 0
 
 

@@ -5,9 +5,13 @@ import streamlit as st
 from adapters.schema import CATEGORIES
 from topics import health as topic
 from ui.cache import cached
+from ui.results_view import results_folder, show_health
 from ui.session import model_caption, require_model
 
 st.title("Tensor health")
+if results_folder():  # a report's metrics.parquet, shown without the weights
+    show_health(results_folder())
+    st.stop()
 model = require_model()
 model_caption(model)
 

@@ -5,6 +5,7 @@ from adapters import schema
 from charts import spectral as charts
 from topics import spectral as topic
 from ui.cache import cached
+from ui.results_view import results_folder, spectra_in
 from ui.session import model_caption, require_model
 
 METRICS = ["alpha", "alpha_weighted", "stable_rank", "log_spectral_norm", "log_frobenius_norm", "mp_spikes",
@@ -28,6 +29,12 @@ def _all_rows(model, with_heads: bool, shuffled: bool) -> topic.Spectra:
 
 
 st.title("Training quality (spectra)")
+if results_folder():  # a report's metrics.parquet, shown without the weights
+    found = spectra_in(results_folder())
+    metric = st.selectbox("Metric", METRICS, key="spectral_metric")
+    st.altair_chart(charts.metric_by_layer(found.slots, metric), width="stretch")
+    st.markdown(topic.reading(found))
+    st.stop()
 model = require_model()
 model_caption(model)
 

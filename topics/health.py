@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from analyses import finite
 from analyses.tensor_stats import TensorStats
-from topics.executor import Progress, quiet
-from topics.scan import scan
+from topics.executor import LOCAL, Executor, Progress, opened, quiet
+from topics.scan import COMPILED, scan, scan_path, tensor_scan
 
 HEAVY_TAILS = 20.0  # excess kurtosis above this: a few huge weights dominate the tensor
 
@@ -40,10 +40,21 @@ class Health:
     broken: list[Broken] = field(default_factory=list)  # tensors with NaN or Inf, then all-zero or constant matrices
 
 
-def compute(model, progress: Progress = quiet) -> Health:
-    """Every stored tensor's statistics; `progress(fraction, text)` after each tensor (it may raise to stop)."""
-    stats = scan(model, progress=lambda done, total, name: progress(done / total, f"{done}/{total}: {name}"))
+def compute(model, progress: Progress = quiet, executor: Executor = LOCAL) -> Health:
+    """Every stored tensor's statistics; `progress(fraction, text)` after each tensor (it may raise to stop).
+    A remote executor (Ray) scans one tensor per task, each worker reading that tensor's bytes itself."""
+    if executor.remote:
+        names, target = model.checkpoint.names(), executor.handle(model)
+        stats = executor.map(((_remote_scan, (target, name)) for name in names), len(names), progress, "tensors")
+    else:
+        stats = scan(model, progress=lambda done, total, name: progress(done / total, f"{done}/{total}: {name}"))
     return Health(stats, find_broken(model, stats))
+
+
+def _remote_scan(target, name: str):
+    """One stored tensor's statistics in a worker that opens the model (a ModelRef), by the path `scan` takes."""
+    checkpoint = opened(target).checkpoint
+    return tensor_scan(checkpoint, name, compiled=scan_path(checkpoint) == COMPILED)
 
 
 def find_broken(model, stats: list[TensorStats]) -> list[Broken]:

@@ -30,7 +30,8 @@ from analyses.spectral import (
     shuffled,
     streamed_eigenvalues,
 )
-from topics.executor import LOCAL, Executor, Progress, quiet
+from topics import gpu_linalg
+from topics.executor import LOCAL, Executor, Progress, opened, quiet
 
 MIN_EVALS = 8  # WeightWatcher's default min_evals: fewer eigenvalues say nothing about a tail
 # The schema slots that are linear maps worth a spectrum (norms and biases are vectors; the embedding's
@@ -84,13 +85,16 @@ def slot_rows(model, with_shuffled: bool, executor: Executor = LOCAL, progress: 
               layers: set | None = None) -> list[dict]:
     """One row per schema matrix (embeddings, each layer's W_Q ... W_out, unembedding) of `layers`."""
     keys = slot_keys(model, layers)
-    tasks = ((_diagnose_slot, (model, key, with_shuffled)) for key in keys)
+    target = executor.handle(model)  # the model, or (remote tasks) how a worker opens it
+    tasks = ((_diagnose_slot, (target, key, with_shuffled)) for key in keys)
     results = executor.map(tasks, len(keys), progress, "matrices")
     return [_row("slot", k.layer, k.slot, None, str(k), d) for k, d in zip(keys, results) if d]
 
 
 def _diagnose_slot(model, key: schema.Key, with_shuffled: bool) -> Diagnostics | str | None:
-    """The slot's diagnostics; why it is skipped (a str); None when it has too few eigenvalues to say anything."""
+    """The slot's diagnostics; why it is skipped (a str); None when it has too few eigenvalues to say anything.
+    `model` may be a ModelRef (a remote task): opened here, so only this slot's tensors are read."""
+    model = opened(model)
     reason = skip_reason(model, key)
     if reason:
         return reason
@@ -137,14 +141,16 @@ _STREAM_BLOCK = 1 << 22  # values per block of rows
 
 
 def slot_eigenvalues(model, key: schema.Key) -> tuple[np.ndarray, int]:
-    """(ESD, N) of one schema slot, ascending: the table's and the chart's numbers come from here."""
+    """(ESD, N) of one schema slot, ascending: the table's and the chart's numbers come from here.
+    Its Gram matrix and eigenvalues run through torch on the GPU when there is one (topics/gpu_linalg.py)."""
     raw = _streamed_source(model, key)
     if raw is not None:
         shape = model.checkpoint.entries[raw].shape
         rows = max(1, _STREAM_BLOCK // shape[1])
-        return streamed_eigenvalues(model.checkpoint.iter_chunks(raw, rows * shape[1]), shape[1]), shape[0]
+        stream = gpu_linalg.streamed_eigenvalues if gpu_linalg.active() else streamed_eigenvalues
+        return stream(model.checkpoint.iter_chunks(raw, rows * shape[1]), shape[1]), shape[0]
     w = slot_matrix(model, key)
-    return eigenvalues(w), max(w.shape)
+    return (gpu_linalg.eigenvalues(w) if gpu_linalg.active() else eigenvalues(w)), max(w.shape)
 
 
 def _streamed_source(model, key: schema.Key) -> str | None:
@@ -171,8 +177,12 @@ def head_rows(model, with_shuffled: bool, executor: Executor = LOCAL, progress: 
     """One row per (layer, head, kind) for kind in HEAD_KINDS; empty when the model has no per-head view."""
     cfg = model.cfg
     chosen = head_layers(model, layers)
-    tasks = ((_layer_heads, (_attn_weights(model, layer), cfg.n_kv_heads, cfg.d_model, layer, with_shuffled))
-             for layer in chosen)
+    if executor.remote:  # the worker reads the layer's attention weights itself: no arrays cross the network
+        target = executor.handle(model)
+        tasks = ((_remote_layer_heads, (target, cfg.n_kv_heads, cfg.d_model, layer, with_shuffled)) for layer in chosen)
+    else:
+        tasks = ((_layer_heads, (_attn_weights(model, layer), cfg.n_kv_heads, cfg.d_model, layer, with_shuffled))
+                 for layer in chosen)
     return [row for rows in executor.map(tasks, len(chosen), progress, "layers") for row in rows]
 
 
@@ -213,6 +223,11 @@ def head_skip_reason(w: dict, layer: int) -> tuple[str, str] | None:
     return None
 
 
+def _remote_layer_heads(target, n_kv_heads: int | None, d_model: int, layer: int, with_shuffled: bool) -> list[dict]:
+    """_layer_heads in a worker that opens the model (a ModelRef) and reads one layer's attention weights."""
+    return _layer_heads(_attn_weights(opened(target), layer), n_kv_heads, d_model, layer, with_shuffled)
+
+
 def _layer_heads(w: dict, n_kv_heads: int | None, d_model: int, layer: int, with_shuffled: bool) -> list[dict]:
     skip = head_skip_reason(w, layer)
     if skip:
@@ -243,6 +258,15 @@ def stored_rows(model, names: list[str] | None = None, with_shuffled: bool = Tru
                 executor: Executor = LOCAL, progress: Progress = quiet) -> list[dict]:
     """One row per stored 2-D tensor as the checkpoint holds it (GPT-2's fused c_attn stays fused)."""
     names = stored_names(model) if names is None else names
-    tasks = ((diagnose, (model.raw(name), with_shuffled, i)) for i, name in enumerate(names))
+    if executor.remote:
+        target = executor.handle(model)
+        tasks = ((_remote_stored, (target, name, with_shuffled, i)) for i, name in enumerate(names))
+    else:
+        tasks = ((diagnose, (model.raw(name), with_shuffled, i)) for i, name in enumerate(names))
     results = executor.map(tasks, len(names), progress, "tensors")
     return [_row("stored", None, name, None, name, d) for name, d in zip(names, results)]
+
+
+def _remote_stored(target, name: str, with_shuffled: bool, seed: int):
+    """diagnose() of one stored tensor, read by the worker that opens the model (a ModelRef)."""
+    return diagnose(opened(target).raw(name), with_shuffled, seed)

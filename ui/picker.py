@@ -11,6 +11,7 @@ from adapters import LoadError, hub
 from adapters.policy import HubSource, parse_hub_source
 from adapters.units import human_bytes
 from bundled import BUNDLED_NAME, minilm_path
+from topics import results
 from ui.uploads import take_upload
 from ui.session import (
     HEADS_KEY,
@@ -26,12 +27,13 @@ SUGGESTED = ["gpt2", "EleutherAI/pythia-160m", "Qwen/Qwen2.5-0.5B", "facebook/op
              "bert-base-uncased", "HuggingFaceTB/SmolLM2-135M"]
 DEFAULT_REVISION, WHOLE_REPO = "(default branch)", "(the model, as the repo lays it out)"
 OTHER_HUB, PATH, UPLOAD = "Another Hub id…", "A local folder or file…", "Upload a .safetensors or .gguf file…"
+RESULTS = "A results folder (a report's metrics.parquet)…"  # topics/results.py: shown without the weights
 
 
 def model_picker() -> None:
     st.sidebar.header("Model")
     hosted = is_hosted()
-    choices = ([BUNDLED_NAME] if minilm_path() else []) + SUGGESTED + [OTHER_HUB] + ([] if hosted else [PATH]) + [UPLOAD]
+    choices = ([BUNDLED_NAME] if minilm_path() else []) + SUGGESTED + [OTHER_HUB] + ([] if hosted else [PATH, RESULTS]) + [UPLOAD]
     choice = st.sidebar.selectbox("Checkpoint", choices, key="picker_choice",
                                   index=choices.index(_choice_for(current_source(), choices)))
     if choice not in choices:  # a stale choice (e.g. the path option, once hosted)
@@ -49,6 +51,10 @@ def model_picker() -> None:
         source = hub_choices(text.strip()) if text.strip() else None
     elif choice == PATH:
         text = st.sidebar.text_input("Folder or .safetensors path", key="picker_path")
+        source = text.strip() or None
+    elif choice == RESULTS:
+        text = st.sidebar.text_input("Folder with metrics.parquet (report.py --out)", key="picker_results",
+                                     help="The spectral and health pages show its numbers; the weights are not read.")
         source = text.strip() or None
     else:
         take_upload(st.sidebar, "Weights (.safetensors, .gguf)", "picker_upload", SOURCE_KEY)
@@ -114,5 +120,7 @@ def _choice_for(source, choices: list[str]) -> str:
         return choices[0]
     if not isinstance(source, str):
         return UPLOAD
+    if results.is_results_folder(source) and RESULTS in choices:
+        return RESULTS
     looks_local = source.startswith((".", "/", "~")) or source.endswith((".safetensors", ".bin", ".gguf"))
     return PATH if looks_local and PATH in choices else OTHER_HUB
