@@ -27,8 +27,9 @@ left, mid, right = st.columns(3)
 as_image = left.radio("View", ["Interactive heatmap", "Image (PNG)"], key="matrices_view",
                       help=f"Interactive: at most {topic.CELLS:,} cells, with tooltips and zoom. "
                            f"Image: up to {topic.PIXELS:,} pixels a side.") == "Image (PNG)"
+# block extremes by default: a block mean hides the one large weight a user is looking for
 method = mid.radio("Reduce large matrices by", list(topic.METHODS), format_func=topic.METHODS.get,
-                   key="matrices_method")
+                   index=list(topic.METHODS).index("maxabs"), key="matrices_method")
 colormap = right.selectbox("Colours", list(charts.COLORMAPS), key="matrices_colormap")
 # Keyed per matrix: each keeps its own window, and a new shape never meets an old out-of-range value.
 rows = st.slider(f"Rows ({rows_label})", 0, n_rows, (0, n_rows), key=f"matrices_rows:{name}")
