@@ -44,5 +44,6 @@ if as_image:
     st.image(charts.image(result.blocks, colormap),
              caption=charts.caption(result.blocks, head.title, rows_label, cols_label, colormap))
 else:
-    st.altair_chart(charts.heatmap(result.blocks, head.title, rows_label, cols_label, colormap), width="stretch")
+    st.altair_chart(charts.heatmap(result.blocks, head.title, rows_label, cols_label, colormap,
+                                   result.header.heads, result.header.head_axis), width="stretch")
 st.markdown(topic.reading(result))
