@@ -147,3 +147,31 @@ def caption(blocks: Blocks, title: str, rows_label: str, cols_label: str, colorm
             f"(top to bottom); columns: {cols_label} {blocks.col_edges[0]}–{blocks.col_edges[-1] - 1} "
             f"(left to right). Colour: {low} = −{m:.3g}, white = 0, {high} = +{m:.3g}"
             + (f"; {nonfinite_note(blocks)}." if nonfinite_note(blocks) else "."))
+
+
+def figure(blocks: Blocks, title: str, rows_label: str, cols_label: str, colormap: str = "blue–white–red",
+           dpi: int = 110) -> bytes:
+    """The grid as a PNG with axes at the real row/column indices and a colour bar (matplotlib).
+
+    The same colour anchors as the heatmap: the palette spread over ±the largest finite |value|, NaN grey,
+    ±Inf at the ends. A bare Figure (no pyplot), so sessions drawing at once share no global state."""
+    from io import BytesIO
+
+    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.figure import Figure
+
+    m = _limit(blocks)
+    cmap = LinearSegmentedColormap.from_list(colormap, COLORMAPS[colormap]).with_extremes(bad=NAN_COLOR)
+    values = np.clip(blocks.values.astype(float), -m, m)  # ±Inf to the ends; NaN stays NaN (grey)
+    fig = Figure(figsize=(8, 6), dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    (r0, r1), (c0, c1) = (blocks.row_edges[0], blocks.row_edges[-1]), (blocks.col_edges[0], blocks.col_edges[-1])
+    shown = ax.imshow(values, cmap=cmap, vmin=-m, vmax=m, aspect="auto", interpolation="nearest",
+                      extent=(c0, c1, r1, r0))  # row 0 on top, as in the interactive view
+    ax.set(xlabel=cols_label, ylabel=rows_label, title=title)
+    bar = fig.colorbar(shown, ax=ax)
+    bar.set_label("value" if not blocks.reduced else
+                  ("block mean" if blocks.method == "mean" else "block value of largest |x|"))
+    out = BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

@@ -41,7 +41,7 @@ if rows[1] <= rows[0] or cols[1] <= cols[0]:
 result = cached("matrices", "compute", model, "Reducing the matrix…", name=name, rows=rows, cols=cols,
                 method=method, as_image=as_image)
 if as_image:
-    st.image(charts.image(result.blocks, colormap),
+    st.image(charts.figure(result.blocks, head.title, rows_label, cols_label, colormap),
              caption=charts.caption(result.blocks, head.title, rows_label, cols_label, colormap))
 else:
     st.altair_chart(charts.heatmap(result.blocks, head.title, rows_label, cols_label, colormap,
