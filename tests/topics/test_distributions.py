@@ -135,3 +135,15 @@ def test_outliers_inflating_the_std_bring_the_robust_spread():
 def test_p_values_read_in_scientific_notation():
     assert topic.p_value(0.0312) == "p = 0.031" and topic.p_value(1.2934e-5) == "p = 1.29e-05"
     assert topic.p_value(0.0) == "p < 1e-300" and topic.p_value(float("nan")) == "p undefined"
+
+
+def test_minilm_layer_0_w_out_kurtosis_is_one_value(minilm):
+    """The issue's case: MiniLM's layer-0 W_out reads excess kurtosis ~1582, nearly all of it one weight."""
+    w = matrix(minilm, "blocks.0.mlp.W_out").values
+    flat = np.abs(w - np.median(w)).argmax()
+    row, col = np.unravel_index(flat, w.shape)
+    rest = np.delete(w.reshape(-1), flat).astype(np.float64)
+    text = topic.matrix_reading(topic.describe(minilm, "blocks.0.mlp.W_out"))
+    assert f"**{w[row, col]:.4g} at row {row}, column {col}**" in text
+    assert f"excess kurtosis {stats.kurtosis(rest):.2f} without it" in text and stats.kurtosis(rest) < 10
+    assert "apart from one outlier" in text and "p = 1.29e-223" in text  # scientific, not 0.000
