@@ -147,3 +147,18 @@ def test_minilm_layer_0_w_out_kurtosis_is_one_value(minilm):
     assert f"**{w[row, col]:.4g} at row {row}, column {col}**" in text
     assert f"excess kurtosis {stats.kurtosis(rest):.2f} without it" in text and stats.kurtosis(rest) < 10
     assert "apart from one outlier" in text and "p = 1.29e-223" in text  # scientific, not 0.000
+
+
+def test_layers_reading_says_when_the_heaviest_tails_are_one_value():
+    rng = np.random.default_rng(9)
+    layers = [rng.normal(0, 0.02, (64, 96)).astype(np.float32) for _ in range(4)]
+    layers[2][10, 20] = 1.0  # planted: layer 2 gets the heaviest tails from this one weight
+    result = topic.Distributions("mlp.W_in", {l: _one(w) for l, w in enumerate(layers)})
+    text = topic.layers_reading(result)
+    rest = np.delete(layers[2].reshape(-1), 10 * 96 + 20).astype(np.float64)
+    assert "heaviest in layer **2**" in text
+    assert f"Layer 2's tails are one value's: 1 at row 10, column 20; without it its excess kurtosis is " \
+           f"{stats.kurtosis(rest):.2f}." in text
+    layers[2][10, 20] = 0.0
+    calm = topic.Distributions("mlp.W_in", {l: _one(w) for l, w in enumerate(layers)})
+    assert "one value's" not in topic.layers_reading(calm)
