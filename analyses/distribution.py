@@ -114,12 +114,13 @@ def describe(values: np.ndarray) -> DistributionStats:
     else:
         d, p = float("nan"), float("nan")
     return DistributionStats(int(values.size), mean, std, skew, kurt, d, p, int(sample.size),
-                             bad.nan if bad else 0, bad.inf if bad else 0, **outlier(original, values, sample))
+                             bad.nan if bad else 0, bad.inf if bad else 0, **outlier(original, values, sample, kurt))
 
 
-def outlier(original: np.ndarray, values: np.ndarray, sample: np.ndarray) -> dict:
+def outlier(original: np.ndarray, values: np.ndarray, sample: np.ndarray, kurtosis: float) -> dict:
     """The robust centre and spread (on the KS sample: all values up to KS_FULL_LIMIT), the finite value
-    farthest from the median with its index in `original`'s shape, and the excess kurtosis without it."""
+    farthest from the median with its index in `original`'s shape, and the excess kurtosis without it
+    (NaN unless the `kurtosis` of all values is above 0.5: lighter tails cannot be one value's)."""
     if values.size == 0:
         return {}
     median = float(np.median(sample))
@@ -128,7 +129,8 @@ def outlier(original: np.ndarray, values: np.ndarray, sample: np.ndarray) -> dic
     i = hi if float(values[hi]) - median >= median - float(values[lo]) else lo
     flat = i if values.size == original.size else int(np.flatnonzero(np.isfinite(original.reshape(-1)))[i])
     at = tuple(int(j) for j in np.unravel_index(flat, original.shape))
-    rest = moments(np.delete(values, i))[3] if values.size > 3 else float("nan")
+    # a second moments pass (and a copy) only where tails are heavy enough for one value to matter
+    rest = moments(np.delete(values, i))[3] if values.size > 3 and kurtosis > 0.5 else float("nan")
     return {"median": median, "robust_std": robust_std, "extreme": float(values[i]),
             "extreme_at": at, "kurtosis_without_extreme": float(rest)}
 
