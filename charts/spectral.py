@@ -52,9 +52,8 @@ def metric_by_layer(rows: list[dict], metric: str = "alpha") -> alt.Chart:
         tooltip=["name", "slot", alt.Tooltip("value:Q", format=".3f", title=metric)])
     chart = base.mark_line() + base.mark_point(filled=True, size=50)
     if metric in ALPHA_METRICS:
-        chart = _band(metric) + chart
-    return chart.add_params(pick).properties(title=alt.TitleParams(f"{metric} by layer and matrix",
-                                                                   subtitle=metric_label(metric)), height=320)
+        chart = _band(metric_label(metric)) + chart  # one y title for both layers
+    return chart.add_params(pick).properties(title=f"{metric} by layer and matrix", height=320)
 
 
 def _log_histogram(evals: np.ndarray, edges: np.ndarray) -> pd.DataFrame:

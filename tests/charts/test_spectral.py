@@ -40,3 +40,10 @@ def test_other_metrics_keep_a_continuous_scale():
     rows = [dict(r, stable_rank=float(r["layer"])) for r in _rows()]
     color = charts.head_heatmap(rows, "attn.QK", "stable_rank").to_dict()["encoding"]["color"]
     assert color["type"] == "quantitative"
+
+
+def test_metric_by_layer_has_one_readable_axis_title():
+    rows = [{"layer": l, "slot": "attn.W_Q", "name": f"blocks.{l}.attn.W_Q", "alpha": 3.0 + l} for l in range(4)]
+    texts = re.findall(r"<text[^>]*>([^<]*)<", vlc.vegalite_to_svg(charts.metric_by_layer(rows).to_json()))
+    assert "alpha (power-law tail exponent)" in texts and "alpha by layer and matrix" in texts
+    assert not any("," in t and "alpha" in t for t in texts)  # the band and the lines share one title
