@@ -35,9 +35,28 @@ class DistributionStats:
     ks_n: int  # values the KS test used: n, or KS_SAMPLE_SIZE for a subsample
     nan: int = 0  # NaN values, left out of everything above (n counts finite values only)
     inf: int = 0  # +Inf and -Inf values, left out likewise
+    # What one value can do to the moments: robust centre and spread, the most extreme value and where it is
+    median: float = float("nan")
+    robust_std: float = float("nan")  # 1.4826 x median absolute deviation: the std of a normal, unmoved by outliers
+    extreme: float = float("nan")  # the finite value farthest from the median
+    extreme_at: tuple[int, ...] = ()  # its index in the input's shape (row, column for a matrix)
+    kurtosis_without_extreme: float = float("nan")  # excess kurtosis of the other n - 1 values
 
     def as_dict(self) -> dict:
-        return {k: float(v) if isinstance(v, (float, np.floating)) else int(v) for k, v in asdict(self).items()}
+        return {k: [int(i) for i in v] if isinstance(v, tuple) else
+                float(v) if isinstance(v, (float, np.floating)) else int(v) for k, v in asdict(self).items()}
+
+    @property
+    def robust_z(self) -> float:
+        """How many robust stds the extreme value lies from the median (inf when the MAD is 0)."""
+        gap = abs(self.extreme - self.median)
+        return gap / self.robust_std if self.robust_std > 0 else (float("inf") if gap > 0 else 0.0)
+
+    @property
+    def one_value_dominates(self) -> bool:
+        """Whether the tails the kurtosis reports are mostly one value's: without it, less than half remains."""
+        return (self.kurtosis > 0.5 and np.isfinite(self.kurtosis_without_extreme)
+                and self.kurtosis_without_extreme < self.kurtosis / 2)
 
 
 @dataclass
@@ -86,6 +105,7 @@ def ks_normal(values: np.ndarray, mean: float, std: float) -> tuple[float, float
 def describe(values: np.ndarray) -> DistributionStats:
     """Moments of the finite values, and the KS test against the normal fitted to them; NaN and Inf counted."""
     bad = nonfinite(values)
+    original = values
     values = finite(values)
     mean, std, skew, kurt = moments(values)
     sample = ks_values(values)
@@ -94,7 +114,25 @@ def describe(values: np.ndarray) -> DistributionStats:
     else:
         d, p = float("nan"), float("nan")
     return DistributionStats(int(values.size), mean, std, skew, kurt, d, p, int(sample.size),
-                             bad.nan if bad else 0, bad.inf if bad else 0)
+                             bad.nan if bad else 0, bad.inf if bad else 0, **outlier(original, values, sample, kurt))
+
+
+def outlier(original: np.ndarray, values: np.ndarray, sample: np.ndarray, kurtosis: float) -> dict:
+    """The robust centre and spread (on the KS sample: all values up to KS_FULL_LIMIT), the finite value
+    farthest from the median with its index in `original`'s shape, and the excess kurtosis without it
+    (NaN unless the `kurtosis` of all values is above 0.5: lighter tails cannot be one value's)."""
+    if values.size == 0:
+        return {}
+    median = float(np.median(sample))
+    robust_std = float(1.4826 * np.median(np.abs(sample.astype(np.float64) - median)))
+    lo, hi = int(np.argmin(values)), int(np.argmax(values))  # the farthest from the median is an end
+    i = hi if float(values[hi]) - median >= median - float(values[lo]) else lo
+    flat = i if values.size == original.size else int(np.flatnonzero(np.isfinite(original.reshape(-1)))[i])
+    at = tuple(int(j) for j in np.unravel_index(flat, original.shape))
+    # a second moments pass (and a copy) only where tails are heavy enough for one value to matter
+    rest = moments(np.delete(values, i))[3] if values.size > 3 and kurtosis > 0.5 else float("nan")
+    return {"median": median, "robust_std": robust_std, "extreme": float(values[i]),
+            "extreme_at": at, "kurtosis_without_extreme": float(rest)}
 
 
 def histogram(values: np.ndarray, bins: int = 100, value_range: tuple[float, float] | None = None) -> Histogram:

@@ -104,6 +104,21 @@ def depth_trend(values) -> float | None:
     return float(sps.spearmanr(np.arange(len(y)), y).statistic)
 
 
+def depth_change(values) -> float | None:
+    """The change over the whole depth relative to the typical value: Theil-Sen slope x (layers - 1) / |median|.
+
+    An effect size for a trend: Spearman's rho is 1 for any monotone sequence, however small its steps.
+    Theil-Sen (the median of pairwise slopes) so one odd layer cannot make or hide it. None when it cannot
+    be judged (under 3 layers, a non-finite value, or a median of 0).
+    Example: depth_change([1.0, 1.1, 1.2]) -> 0.1818... (0.2 over the depth, median 1.1)
+    """
+    y = np.asarray(values, dtype=np.float64)
+    if len(y) < 3 or not np.isfinite(y).all() or np.median(y) == 0:
+        return None
+    slope = sps.theilslopes(y, np.arange(len(y))).slope
+    return float(slope * (len(y) - 1) / abs(np.median(y)))
+
+
 def most_departing(summaries: list[LayerSummary]) -> tuple[LayerSummary, float]:
     """The layer whose weight std is furthest, relatively, from the median layer's; and that offset.
 

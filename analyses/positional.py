@@ -14,11 +14,13 @@ finite dimensions (a spectrum needs every position); what cannot be computed is 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from analyses.finite import NonFinite, degenerate, finite, nonfinite
+from analyses.matrices import downsample
 
 STRONG_PEAK = 0.5  # a dimension with at least this share of its power at one frequency "is periodic"
 
@@ -36,6 +38,22 @@ class PositionalSummary:
     peak_power: np.ndarray  # (d_model,) share of each dimension's spectral power at that peak
     nonfinite: NonFinite | None = None  # NaN/Inf in W_pos (first at position, dimension)
     degenerate: str | None = None  # 'all zero' or 'constant (...)' when the finite values have no spread
+    # Whether one position makes the highest variance: its value, and the dimension's variance without it
+    peak: OnePosition | None = None
+    robust_spread: np.ndarray | None = None  # (d_model,) 1.4826 x MAD over positions: unmoved by one position
+    highest_spread_dim: int | None = None  # the dimension of largest robust spread
+
+
+@dataclass
+class OnePosition:
+    """The position farthest from its dimension's median in the highest-variance dimension."""
+    position: int
+    value: float
+    variance_without: float  # the dimension's variance over the other positions
+
+    def dominates(self, variance: float) -> bool:
+        """Whether this one position is most of the dimension's variance (less than half remains without it)."""
+        return bool(np.isfinite(self.variance_without) and self.variance_without < variance / 2)
 
 
 @dataclass
@@ -49,11 +67,13 @@ class RotaryFrequencies:
 
 @dataclass
 class Grid:
-    """A strided sample of a matrix for display: values[i, j] = full[rows[i], cols[j]]."""
+    """A matrix for display: values[i, j] = full[rows[i], cols[j]] (strided, or whole), or with `blocks` set,
+    the entry of largest magnitude in the block of rows rows[i]..rows[i+1]-1 and columns cols[j]..cols[j+1]-1."""
     values: np.ndarray
-    rows: np.ndarray  # the original row indices kept
-    cols: np.ndarray  # the original column indices kept
+    rows: np.ndarray  # the original row indices kept (the first row of each block)
+    cols: np.ndarray  # the original column indices kept (the first column of each block)
     shape: tuple[int, int]  # the full matrix's shape
+    blocks: tuple[int, int] | None = None  # (rows, cols) per block when cells are block extremes
 
     @property
     def sampled(self) -> bool:
@@ -132,8 +152,27 @@ def summarize(w_pos: np.ndarray) -> PositionalSummary:
     n_ctx, d_model = w_pos.shape
     bad = nonfinite(w_pos)
     kept = finite(w_pos)
+    spread, widest, peak = robust_dims(w_pos, high)
     return PositionalSummary(n_ctx, d_model, variances, low, mid, high, adjacent_correlation(w_pos), periods, share,
-                             bad, degenerate(kept) if kept.size else None)
+                             bad, degenerate(kept) if kept.size else None, peak, spread, widest)
+
+
+def robust_dims(w_pos: np.ndarray, high: int) -> tuple[np.ndarray, int | None, OnePosition | None]:
+    """(robust spread per dimension, the dimension where it is largest, the highest-variance dimension's
+    most extreme position). The spread is 1.4826 x the median absolute deviation over positions (NaN-aware)."""
+    x = w_pos.astype(np.float64)
+    x = np.where(np.isfinite(x), x, np.nan)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN dimension has no median: NaN, left out
+        median = np.nanmedian(x, axis=0)
+        spread = 1.4826 * np.nanmedian(np.abs(x - median), axis=0)
+    widest = int(np.nanargmax(spread)) if np.isfinite(spread).any() else None
+    column = x[:, high]
+    if w_pos.shape[0] < 3 or not np.isfinite(column).sum() >= 3:
+        return spread, widest, None
+    at = int(np.nanargmax(np.abs(column - median[high])))
+    rest = np.delete(column, at)
+    return spread, widest, OnePosition(at, float(column[at]), float(np.nanvar(rest)))
 
 
 def rotary_frequencies(rotary_dim: int, base: float, n_ctx: int | None = None) -> RotaryFrequencies:
@@ -150,16 +189,16 @@ def strided_indices(n: int, keep: int) -> np.ndarray:
 
 
 def grid(matrix: np.ndarray, max_cells: int) -> Grid:
-    """Keep every k-th row and every m-th column so that at most max_cells remain.
+    """At most max_cells cells: each the entry of largest magnitude (sign kept) in its block of the matrix.
 
-    Strided rather than averaged: each cell shown is a real entry (dimensions of W_pos are
-    unrelated, so averaging neighbouring dimensions would invent values). The row/column split
-    of the budget follows the matrix's aspect ratio.
+    Block extremes rather than a strided sample or block means: each cell shown is a real entry (dimensions
+    of W_pos are unrelated, so averaging them would invent values), and no entry far from the rest can fall
+    between the kept rows and columns. The row/column split of the budget follows the aspect ratio.
     """
     n, m = matrix.shape
     if n * m <= max_cells:
         return Grid(matrix, np.arange(n), np.arange(m), (n, m))
     scale = math.sqrt(max_cells / (n * m))
-    rows = strided_indices(n, max(1, math.floor(n * scale)))
-    cols = strided_indices(m, max(1, max_cells // len(rows)))
-    return Grid(matrix[np.ix_(rows, cols)], rows, cols, (n, m))
+    n_rows = max(1, math.floor(n * scale))
+    reduced = downsample(matrix, (n_rows, max(1, max_cells // n_rows)), "maxabs")
+    return Grid(reduced.values, reduced.row_edges[:-1], reduced.col_edges[:-1], (n, m), reduced.block)

@@ -8,16 +8,20 @@ from adapters.schema import CATEGORIES
 
 
 def by_category(by_category: dict[str, int]) -> alt.Chart:
-    """Horizontal bars of unique parameters per category, with share of the total in the tooltip."""
+    """Horizontal bars of unique parameters per category, the share written in each bar's axis label.
+
+    The share is part of the label rather than text beside the bar: axis labels take the theme's colour
+    (readable in light and dark) and are never cut off by the plot's edge. Every category gets a labelled
+    row (a fixed step, overlap removal off)."""
     total = sum(by_category.values()) or 1
-    df = pd.DataFrame([{"category": CATEGORIES.get(k, k), "params": v, "share": v / total}
+    df = pd.DataFrame([{"category": CATEGORIES.get(k, k), "params": v, "share": v / total,
+                        "label": f"{CATEGORIES.get(k, k)} ({v / total:.1%})"}
                        for k, v in sorted(by_category.items(), key=lambda kv: -kv[1])])
-    base = alt.Chart(df, height=28 * len(df) + 20).encode(
-        y=alt.Y("category:N", sort="-x", title=None),
+    return alt.Chart(df).mark_bar().encode(
+        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=0)),
         x=alt.X("params:Q", title="parameters"),
-        tooltip=["category", alt.Tooltip("params:Q", format=","), alt.Tooltip("share:Q", format=".1%")])
-    return (base.mark_bar() + base.mark_text(align="left", dx=3).encode(text=alt.Text("share:Q", format=".1%"))
-            ).properties(title="Parameters by category (tied tensors once)")
+        tooltip=["category", alt.Tooltip("params:Q", format=","), alt.Tooltip("share:Q", format=".1%")],
+    ).properties(title="Parameters by category (tied tensors once)", height=alt.Step(28))
 
 
 def by_layer(rows: list[dict]) -> alt.Chart:
@@ -31,12 +35,13 @@ def by_layer(rows: list[dict]) -> alt.Chart:
 
 
 def by_storage(rows: list[dict]) -> alt.Chart:
-    """Horizontal bars of bytes on disk per stored type (topics.architecture.storage_rows), bits a weight beside."""
+    """Horizontal bars of bytes on disk per stored type (topics.architecture.storage_rows), the bits a weight
+    in each bar's axis label (readable in either theme, never clipped)."""
     df = pd.DataFrame(rows)
-    base = alt.Chart(df, height=28 * len(df) + 20).encode(
-        y=alt.Y("stored:N", sort="-x", title=None),
+    df["label"] = [f"{r['stored']} ({r['bits_per_weight']:.3g} bits a weight)" for r in rows]
+    return alt.Chart(df).mark_bar().encode(
+        y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelOverlap=False, labelLimit=0)),
         x=alt.X("bytes:Q", title="bytes on disk (scales included)"),
         tooltip=["stored", alt.Tooltip("bytes:Q", format=","), alt.Tooltip("params:Q", format=","),
-                 alt.Tooltip("bits_per_weight:Q", format=".4g", title="bits a weight"), "tensors"])
-    labels = base.mark_text(align="left", dx=3).encode(text=alt.Text("bits_per_weight:Q", format=".3g"))
-    return (base.mark_bar() + labels).properties(title="Size on disk by stored type (bits a weight)")
+                 alt.Tooltip("bits_per_weight:Q", format=".4g", title="bits a weight"), "tensors"],
+    ).properties(title="Size on disk by stored type (bits a weight)", height=alt.Step(28))

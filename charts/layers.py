@@ -12,18 +12,25 @@ from analyses.layers import LayerSummary
 from charts import MAX_ROWS
 
 
-def stats_band(summaries: list[LayerSummary], slot: str) -> alt.Chart:
-    """Mean per layer as a line, mean ± std as a band, min and max as dashed lines."""
+def stats_band(summaries: list[LayerSummary], slot: str) -> alt.VConcatChart:
+    """Above: the mean per layer, mean ± std as a band, min and max dashed. Below, on its own axis: the std,
+    which the reading talks about and which the value axis (stretched by min and max) would flatten."""
     df = pd.DataFrame([{"layer": s.layer, "mean": s.mean, "std": s.std, "min": s.min, "max": s.max,
                         "low": s.mean - s.std, "high": s.mean + s.std} for s in summaries])
     tips = ["layer", *(alt.Tooltip(f"{k}:Q", format=".4g") for k in ("mean", "std", "min", "max"))]
-    base = alt.Chart(df).encode(x=alt.X("layer:Q", axis=alt.Axis(tickMinStep=1)))
+    x = alt.X("layer:Q", axis=alt.Axis(tickMinStep=1), scale=alt.Scale(nice=False))
+    base = alt.Chart(df).encode(x=x)
     band = base.mark_area(opacity=0.25).encode(y=alt.Y("low:Q", title="weight value"), y2="high:Q", tooltip=tips)
     mean = base.mark_line(point=True).encode(y="mean:Q", tooltip=tips)
     extremes = base.transform_fold(["min", "max"], as_=["stat", "value"]).mark_line(strokeDash=[4, 3]).encode(
         y="value:Q", detail="stat:N", color=alt.value("gray"), tooltip=tips)
-    return (band + extremes + mean).properties(height=320, title=alt.TitleParams(
-        f"{slot} across layers", subtitle=["line: mean; band: mean ± std; dashed: min and max"]))
+    std = base.mark_line(point=True, color="#d6604d").encode(
+        y=alt.Y("std:Q", title="std", scale=alt.Scale(zero=False)), tooltip=tips)
+    return alt.vconcat((band + extremes + mean).properties(height=240),
+                       std.properties(height=140, title="std per layer (its own axis)")).properties(
+        title=alt.TitleParams(f"{slot} across layers",
+                              subtitle=["top: mean (line), mean ± std (band), min and max (dashed); "
+                                        "below: std"]))
 
 
 def box(summaries: list[LayerSummary]) -> alt.Chart:

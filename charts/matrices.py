@@ -45,9 +45,41 @@ def nonfinite_note(blocks: Blocks) -> str:
     return ", ".join(parts)
 
 
+def _head_of(segments, starts: np.ndarray, stops: np.ndarray) -> list[str]:
+    """For each span [start, stop): the head it lies in, or 'Q head 2 – Q head 3' when it spans several."""
+    if not segments:
+        return [""] * len(starts)
+    bounds = np.array([s.start for s in segments])
+    first = np.searchsorted(bounds, starts, side="right") - 1
+    last = np.searchsorted(bounds, stops - 1, side="right") - 1
+    return [segments[a].label if a == b else f"{segments[a].label} – {segments[b].label}"
+            for a, b in zip(first, last)]
+
+
+_MAX_HEAD_RULES = 150  # past this many head boundaries in view, only the Q/K/V boundaries are drawn
+
+
+def _head_rules(segments, head_axis: str, lo: int, hi: int) -> alt.Chart | None:
+    """Lines at the heads' boundaries inside [lo, hi]: thick between Q, K and V, thin between heads."""
+    marks = [(s.start, s.label, s.label.split()[0] != segments[i - 1].label.split()[0])
+             for i, s in enumerate(segments) if i and lo < s.start < hi]
+    if len(marks) > _MAX_HEAD_RULES:
+        marks = [m for m in marks if m[2]]
+    if not marks:
+        return None
+    df = pd.DataFrame({"at": [m[0] for m in marks], "starts": [m[1] for m in marks],
+                       "width": [2.0 if m[2] else 0.6 for m in marks]})
+    at = alt.X("at:Q") if head_axis == "cols" else alt.Y("at:Q")
+    return alt.Chart(df).mark_rule(color="black", opacity=0.6).encode(
+        at, strokeWidth=alt.StrokeWidth("width:Q", legend=None, scale=None),
+        tooltip=[alt.Tooltip("starts:N", title="boundary: starts")])
+
+
 def heatmap(blocks: Blocks, title: str, rows_label: str, cols_label: str,
-            colormap: str = "blue–white–red") -> alt.Chart:
-    """Rectangles at their real row/column indices (row 0 on top); drag to pan, scroll to zoom."""
+            colormap: str = "blue–white–red", heads=(), head_axis: str | None = None) -> alt.Chart:
+    """Rectangles at their real row/column indices (row 0 on top); drag to pan, scroll to zoom. With `heads`
+    (topics.matrices.Segment spans along `head_axis`), each cell's tooltip names its head (Q, K or V, and
+    which head) and lines mark the heads' boundaries."""
     n_r, n_c = blocks.values.shape
     assert n_r * n_c <= MAX_ROWS, "downsample before charting"
     r0, r1 = blocks.row_edges[:-1], blocks.row_edges[1:]
@@ -61,6 +93,10 @@ def heatmap(blocks: Blocks, title: str, rows_label: str, cols_label: str,
     df = pd.DataFrame({"row_start": r0[rr], "row_end": r1[rr], "col_start": c0[cc], "col_end": c1[cc],
                        "rows": span(r0, r1)[rr], "cols": span(c0, c1)[cc],
                        "value": blocks.values.ravel().astype(float)})
+    if heads:
+        on_cols = head_axis == "cols"
+        names = _head_of(heads, c0 if on_cols else r0, c1 if on_cols else r1)
+        df["head"] = np.asarray(names, dtype=object)[cc if on_cols else rr]
     m = _limit(blocks)
     # JSON has no NaN or Inf: the colour takes Inf clamped to the scale's end, the tooltip the words
     df["shown"] = [f"{v:.4g}" for v in df["value"]]
@@ -71,17 +107,22 @@ def heatmap(blocks: Blocks, title: str, rows_label: str, cols_label: str,
     zoom = alt.selection_interval(bind="scales")
     value_title = "value" if not blocks.reduced else ("block mean" if blocks.method == "mean" else "block max |value|")
     tooltip = [alt.Tooltip("rows:N", title=rows_label), alt.Tooltip("cols:N", title=cols_label),
-               alt.Tooltip("shown:N", title=value_title)]
+               *([alt.Tooltip("head:N", title="head")] if heads else []), alt.Tooltip("shown:N", title=value_title)]
     color = alt.condition("datum.missing", alt.value(NAN_COLOR), alt.Color("value:Q", scale=scale, title=value_title))
     subtitle = "; ".join(filter(None, [blocks.describe(), nonfinite_note(blocks), "drag to pan, scroll to zoom"]))
-    return alt.Chart(df).mark_rect().encode(
-        x=alt.X("col_start:Q", title=cols_label, scale=alt.Scale(domain=[c0[0], c1[-1]], nice=False)),
-        x2="col_end:Q",
-        y=alt.Y("row_start:Q", title=rows_label,
-                scale=alt.Scale(domain=[r0[0], r1[-1]], reverse=True, nice=False)),
-        y2="row_end:Q", color=color, tooltip=tooltip,
-    ).add_params(zoom).properties(
-        height=480, title=alt.TitleParams(title, subtitle=[subtitle]))
+    x_scale = alt.Scale(domain=[int(c0[0]), int(c1[-1])], nice=False)
+    y_scale = alt.Scale(domain=[int(r0[0]), int(r1[-1])], reverse=True, nice=False)
+    cells = alt.Chart(df).mark_rect().encode(
+        x=alt.X("col_start:Q", title=cols_label, scale=x_scale), x2="col_end:Q",
+        y=alt.Y("row_start:Q", title=rows_label, scale=y_scale), y2="row_end:Q", color=color, tooltip=tooltip,
+    ).add_params(zoom)
+    rules = _head_rules(heads, head_axis, *((c0[0], c1[-1]) if head_axis == "cols" else (r0[0], r1[-1]))) \
+        if heads else None
+    if rules is not None:
+        thick = any(r["width"] == 2.0 for r in rules.data.to_dict("records"))
+        subtitle += "; lines: head boundaries" + (" (thick between Q, K and V)" if thick else "")
+        cells = alt.layer(cells, rules)
+    return cells.properties(height=480, title=alt.TitleParams(title, subtitle=[subtitle]))
 
 
 def image(blocks: Blocks, colormap: str = "blue–white–red", min_side: int = 512) -> Image.Image:
@@ -106,3 +147,31 @@ def caption(blocks: Blocks, title: str, rows_label: str, cols_label: str, colorm
             f"(top to bottom); columns: {cols_label} {blocks.col_edges[0]}–{blocks.col_edges[-1] - 1} "
             f"(left to right). Colour: {low} = −{m:.3g}, white = 0, {high} = +{m:.3g}"
             + (f"; {nonfinite_note(blocks)}." if nonfinite_note(blocks) else "."))
+
+
+def figure(blocks: Blocks, title: str, rows_label: str, cols_label: str, colormap: str = "blue–white–red",
+           dpi: int = 110) -> bytes:
+    """The grid as a PNG with axes at the real row/column indices and a colour bar (matplotlib).
+
+    The same colour anchors as the heatmap: the palette spread over ±the largest finite |value|, NaN grey,
+    ±Inf at the ends. A bare Figure (no pyplot), so sessions drawing at once share no global state."""
+    from io import BytesIO
+
+    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.figure import Figure
+
+    m = _limit(blocks)
+    cmap = LinearSegmentedColormap.from_list(colormap, COLORMAPS[colormap]).with_extremes(bad=NAN_COLOR)
+    values = np.clip(blocks.values.astype(float), -m, m)  # ±Inf to the ends; NaN stays NaN (grey)
+    fig = Figure(figsize=(8, 6), dpi=dpi, layout="constrained")
+    ax = fig.add_subplot()
+    (r0, r1), (c0, c1) = (blocks.row_edges[0], blocks.row_edges[-1]), (blocks.col_edges[0], blocks.col_edges[-1])
+    shown = ax.imshow(values, cmap=cmap, vmin=-m, vmax=m, aspect="auto", interpolation="nearest",
+                      extent=(c0, c1, r1, r0))  # row 0 on top, as in the interactive view
+    ax.set(xlabel=cols_label, ylabel=rows_label, title=title)
+    bar = fig.colorbar(shown, ax=ax)
+    bar.set_label("value" if not blocks.reduced else
+                  ("block mean" if blocks.method == "mean" else "block value of largest |x|"))
+    out = BytesIO()
+    fig.savefig(out, format="png")
+    return out.getvalue()

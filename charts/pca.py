@@ -44,8 +44,13 @@ def cumulative(results: list[LayerPCA]) -> alt.Chart:
             f"dashed: {threshold:.0%}; {note}; scroll to zoom"]))
 
 
+def _share(r: LayerPCA, k: int) -> str:
+    return f"{r.explained_ratio[k]:.1%}" if r.n_components > k else "n/a"
+
+
 def scatter(results: list[LayerPCA], samples: str = "rows") -> alt.Chart:
-    """Every sample (or an even subsample) on PC1 and PC2, one panel per layer."""
+    """Every sample (or an even subsample) on PC1 and PC2, one panel per layer, each panel's header giving
+    the share of variance its two components explain (the axis titles too, when there is one panel)."""
     keep = max(50, BUDGET // max(1, len(results)))
     frames, shown, total = [], 0, 0
     for r in results:
@@ -54,19 +59,23 @@ def scatter(results: list[LayerPCA], samples: str = "rows") -> alt.Chart:
         shown, total = shown + len(idx), total + n
         frames.append(pd.DataFrame({"layer": r.layer, "index": idx, "PC1": r.scores[idx, 0],
                                     "PC2": r.scores[idx, 1] if r.scores.shape[1] > 1 else 0.0,
-                                    "share": f"{r.explained_ratio[0]:.1%} / {r.explained_ratio[1]:.1%}"
-                                    if r.n_components > 1 else ""}))
+                                    "panel": f"layer {r.layer}: PC1 {_share(r, 0)}, PC2 {_share(r, 1)}",
+                                    "share": f"{_share(r, 0)} / {_share(r, 1)}"}))
     df = pd.concat(frames, ignore_index=True)
     note = f"all {total:,} {samples}" if shown == total else f"{shown:,} of {total:,} {samples}, evenly spaced"
+    one = results[0] if len(results) == 1 else None
+    x_title = f"PC1 ({_share(one, 0)} of variance)" if one else "PC1 (share of variance above each panel)"
+    y_title = f"PC2 ({_share(one, 1)} of variance)" if one else "PC2"
     zoom = alt.selection_interval(bind="scales")
     return alt.Chart(df).mark_circle(size=14, opacity=0.6).encode(
-        x=alt.X("PC1:Q"), y=alt.Y("PC2:Q"), color=alt.Color("layer:N", legend=None),
+        x=alt.X("PC1:Q", title=x_title), y=alt.Y("PC2:Q", title=y_title), color=alt.Color("layer:N", legend=None),
         tooltip=["layer", alt.Tooltip("index:Q", title=samples[:-1] if samples.endswith("s") else samples),
                  alt.Tooltip("PC1:Q", format=".3f"), alt.Tooltip("PC2:Q", format=".3f"),
                  alt.Tooltip("share:N", title="variance PC1 / PC2")],
     ).add_params(zoom).properties(width=240, height=220).facet(
-        facet=alt.Facet("layer:N", title="layer"), columns=3,
-    ).properties(title=alt.TitleParams("First two principal components", subtitle=[note]))
+        facet=alt.Facet("panel:N", title=None, sort=[f for f in dict.fromkeys(df["panel"])],
+                        header=alt.Header(labelLimit=0)), columns=3,
+    ).properties(title=alt.TitleParams("First two principal components", subtitle=[note], anchor="start"))
 
 
 def counts(results: list[LayerPCA], selected: list[int] | None = None) -> alt.Chart:
@@ -81,4 +90,5 @@ def counts(results: list[LayerPCA], selected: list[int] | None = None) -> alt.Ch
         x=alt.X("layer:O"), y=alt.Y("components:Q", title=f"components for {threshold:.0%} of variance"),
         color=alt.Color("shown above:N", scale=alt.Scale(domain=[True, False], range=["#d6604d", "#4393c3"])),
         tooltip=["layer", "components", "of", alt.Tooltip("share of all:Q", format=".1%")],
-    ).properties(height=280, title=f"Components needed for {threshold:.0%} of the variance, every layer")
+    ).properties(height=280, title=alt.TitleParams(f"Components needed for {threshold:.0%} of the variance",
+                                                   subtitle=["every layer"], anchor="start"))

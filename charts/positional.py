@@ -14,6 +14,11 @@ _DIVERGING = alt.Scale(scheme="redblue", reverse=True, domainMid=0)  # blue < 0 
 def _sampling_note(g: Grid, row_word: str, col_word: str) -> str:
     if not g.sampled:
         return f"all {g.shape[0]} × {g.shape[1]} cells"
+    if g.blocks is not None:
+        return (f"downsampled for display: each cell is the value of largest magnitude in its block of "
+                f"{g.blocks[0]} {row_word}{'s' * (g.blocks[0] != 1)} × {g.blocks[1]} {col_word}"
+                f"{'s' * (g.blocks[1] != 1)} of {g.shape[0]} × {g.shape[1]} ({len(g.rows)} × {len(g.cols)} "
+                "cells shown), so no extreme is hidden")
     if row_word == col_word and np.array_equal(g.rows, g.cols):
         return (f"downsampled for display: {_every(g.rows, row_word)} on both axes of {g.shape[0]} × {g.shape[1]} "
                 f"({len(g.rows)} × {len(g.cols)} cells shown)")

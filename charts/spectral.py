@@ -7,9 +7,22 @@ import pandas as pd
 
 from analyses.powerlaw import PowerLawFit, fit_power_law, power_law_pdf
 from analyses.spectral import OVER_TRAINED, UNDER_TRAINED
+from analyses.spectral_reading import metric_label
 
 ALPHA_METRICS = {"alpha", "rand_alpha"}  # metrics on which the well-trained band is drawn
 _BINS = 60  # log-spaced histogram bins per ESD
+_ROW_STEP = 20  # px per heatmap row: every layer's label fits at the default font
+# The alpha colours are the verdict's three bands, so a cell's colour never disagrees with the text
+_BAND_COLOURS = ["#7b3294", "#1a9641", "#e66101"]  # over-fit, well trained, under-trained
+
+
+BANDS = (f"alpha < {OVER_TRAINED:g}: over-fit", f"{OVER_TRAINED:g} ≤ alpha ≤ {UNDER_TRAINED:g}: well trained",
+         f"alpha > {UNDER_TRAINED:g}: under-trained")
+
+
+def alpha_band(alpha: float) -> str:
+    """The verdict's band of one alpha, as the heatmap's legend names it."""
+    return BANDS[0] if alpha < OVER_TRAINED else BANDS[2] if alpha > UNDER_TRAINED else BANDS[1]
 
 
 def _band(y_title: str) -> alt.Chart:
@@ -33,13 +46,13 @@ def metric_by_layer(rows: list[dict], metric: str = "alpha") -> alt.Chart:
     pick = alt.selection_point(fields=["slot"], bind="legend")
     base = alt.Chart(df).encode(
         x=alt.X("where:N", sort=order, title="layer"),
-        y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+        y=alt.Y("value:Q", title=metric_label(metric), scale=alt.Scale(zero=False)),
         color=alt.Color("slot:N"),
         opacity=alt.condition(pick, alt.value(1.0), alt.value(0.15)),
         tooltip=["name", "slot", alt.Tooltip("value:Q", format=".3f", title=metric)])
     chart = base.mark_line() + base.mark_point(filled=True, size=50)
     if metric in ALPHA_METRICS:
-        chart = _band(metric) + chart
+        chart = _band(metric_label(metric)) + chart  # one y title for both layers
     return chart.add_params(pick).properties(title=f"{metric} by layer and matrix", height=320)
 
 
@@ -98,9 +111,14 @@ def head_heatmap(rows: list[dict], kind: str, metric: str = "alpha") -> alt.Char
     df = pd.DataFrame([{"layer": r["layer"], "head": r["head"], "value": r[metric]}
                        for r in rows if r["slot"] == kind and r.get(metric) is not None],
                       columns=["layer", "head", "value"])
-    color = alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="redyellowgreen", reverse=True)
-                      if metric in ALPHA_METRICS else alt.Scale(scheme="viridis"))
+    if metric in ALPHA_METRICS:  # coloured by band, with the thresholds in the legend, as the verdict counts
+        df["band"] = [alpha_band(v) for v in df["value"]]
+        color = alt.Color("band:N", title=f"{metric} band", scale=alt.Scale(domain=list(BANDS), range=_BAND_COLOURS),
+                          legend=alt.Legend(labelLimit=0, orient="bottom", direction="vertical"))
+    else:
+        color = alt.Color("value:Q", title=metric, scale=alt.Scale(scheme="viridis"))
+    # the step gives every layer a labelled row; labelOverlap off keeps Vega from thinning them
     return alt.Chart(df).mark_rect().encode(
-        x=alt.X("head:O"), y=alt.Y("layer:O"), color=color,
+        x=alt.X("head:O"), y=alt.Y("layer:O", axis=alt.Axis(labelOverlap=False)), color=color,
         tooltip=["layer", "head", alt.Tooltip("value:Q", format=".3f", title=metric)],
-    ).properties(title=f"{metric} of {kind} per head", height=22 * max(df["layer"].nunique(), 1) + 40)
+    ).properties(title=f"{metric} of {kind} per head", height=alt.Step(_ROW_STEP))

@@ -51,4 +51,5 @@ if result is not None and len(result.by_layer) > 1:
     rows = topic.rows(result)
     st.markdown(topic.layers_reading(result))
     st.altair_chart(charts.by_layer(rows))
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="distributions_table")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="distributions_table",
+                 column_config={"ks_pvalue": st.column_config.NumberColumn("ks_pvalue", format="scientific")})

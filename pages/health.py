@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from adapters.schema import CATEGORIES
+from charts import health as charts
 from topics import health as topic
 from ui.cache import cached
 from ui.results_view import results_folder, show_health
@@ -21,6 +22,9 @@ if result.broken:
     st.warning(topic.broken_reading(result))
     st.dataframe(pd.DataFrame(topic.broken_rows(result)), hide_index=True, width="stretch", key="health_broken")
 st.markdown(topic.reading(result))
+metric = st.radio("Plot", list(charts.METRICS), format_func=charts.METRICS.get, horizontal=True,
+                  key="health_metric")
+st.altair_chart(charts.by_layer(topic.chart_rows(result), metric), width="stretch")
 info = {t.name: t for t in model.tensors()}
 df = pd.DataFrame([{"tensor": s.name, "category": CATEGORIES.get(info[s.name].category, ""),
                     "layer": info[s.name].layer, "dtype": s.dtype, "values": s.count + s.nan + s.inf,

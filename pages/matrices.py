@@ -27,8 +27,9 @@ left, mid, right = st.columns(3)
 as_image = left.radio("View", ["Interactive heatmap", "Image (PNG)"], key="matrices_view",
                       help=f"Interactive: at most {topic.CELLS:,} cells, with tooltips and zoom. "
                            f"Image: up to {topic.PIXELS:,} pixels a side.") == "Image (PNG)"
+# block extremes by default: a block mean hides the one large weight a user is looking for
 method = mid.radio("Reduce large matrices by", list(topic.METHODS), format_func=topic.METHODS.get,
-                   key="matrices_method")
+                   index=list(topic.METHODS).index("maxabs"), key="matrices_method")
 colormap = right.selectbox("Colours", list(charts.COLORMAPS), key="matrices_colormap")
 # Keyed per matrix: each keeps its own window, and a new shape never meets an old out-of-range value.
 rows = st.slider(f"Rows ({rows_label})", 0, n_rows, (0, n_rows), key=f"matrices_rows:{name}")
@@ -40,8 +41,9 @@ if rows[1] <= rows[0] or cols[1] <= cols[0]:
 result = cached("matrices", "compute", model, "Reducing the matrix…", name=name, rows=rows, cols=cols,
                 method=method, as_image=as_image)
 if as_image:
-    st.image(charts.image(result.blocks, colormap),
+    st.image(charts.figure(result.blocks, head.title, rows_label, cols_label, colormap),
              caption=charts.caption(result.blocks, head.title, rows_label, cols_label, colormap))
 else:
-    st.altair_chart(charts.heatmap(result.blocks, head.title, rows_label, cols_label, colormap), width="stretch")
+    st.altair_chart(charts.heatmap(result.blocks, head.title, rows_label, cols_label, colormap,
+                                   result.header.heads, result.header.head_axis), width="stretch")
 st.markdown(topic.reading(result))

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from adapters import schema
+from analyses.spectral_reading import flagged, metric_help, metric_label
 from charts import spectral as charts
 from topics import spectral as topic
 from ui.cache import cached
@@ -39,11 +40,11 @@ model = require_model()
 model_caption(model)
 
 left, right = st.columns(2)
-with_heads = left.toggle("Per-head diagnostics (W_Q, W_K, W_V, W_O and the QK / OV circuits of every head)",
-                         value=True, key="spectral_heads")
-shuffled = right.toggle("Shuffled baselines (each matrix beside a copy with its entries shuffled: correlation "
-                        "traps, learned spikes; a second decomposition of everything, about 4x the time)",
-                        value=False, key="spectral_shuffled")
+with_heads = left.toggle("Per-head diagnostics", value=True, key="spectral_heads",
+                         help="W_Q, W_K, W_V, W_O and the QK / OV circuits of every head.")
+shuffled = right.toggle("Shuffled baselines (slower)", value=False, key="spectral_shuffled",
+                        help="Each matrix beside a copy with its entries shuffled: correlation traps, learned "
+                             "spikes. A second decomposition of everything, about 4x the time.")
 metrics = METRICS + SHUFFLED_METRICS if shuffled else METRICS
 result = _all_rows(model, with_heads, shuffled)
 if result.skipped:
@@ -52,9 +53,14 @@ if not result.slots:
     st.warning(topic.reading(result, with_skipped=False))
     st.stop()
 
-metric = st.selectbox("Metric", metrics, key="spectral_metric")
+metric = st.selectbox("Metric", metrics, key="spectral_metric", format_func=metric_label)
+st.caption(f"**{metric_label(metric)}**: {metric_help(metric)}.")
 st.altair_chart(charts.metric_by_layer(result.slots, metric), width="stretch")
 st.markdown(topic.reading(result, with_skipped=False))  # the skipped ones are in the warning above
+every_flag = flagged(result.slots)
+if len(every_flag) > topic.FLAGGED:
+    with st.expander(f"All {len(every_flag)} matrices outside the well-trained band"):
+        st.markdown("\n".join(f"- {line}" for line in every_flag))
 if model.layers("mlp.W_router"):
     st.info("The routed experts' matrices are diagnosed one by one on the **Experts (MoE)** page (alpha and "
             "stable rank per layer and expert); this page covers the matrices every token uses.")
@@ -89,7 +95,7 @@ if with_heads and result.heads:
     st.subheader("Per head")
     a, b = st.columns(2)
     head_kind = a.selectbox("Per-head matrix", list(topic.HEAD_KINDS.values()), key="spectral_heatmap_kind")
-    head_metric = b.selectbox("Metric", metrics, key="spectral_heatmap_metric")
+    head_metric = b.selectbox("Metric", metrics, key="spectral_heatmap_metric", format_func=metric_label)
     st.altair_chart(charts.head_heatmap(result.heads, head_kind, head_metric), width="stretch")
     st.markdown(topic.heads_reading(result, head_kind))
     st.caption(f"A head's {head_kind} has only d_head = {model.cfg.d_head} non-zero eigenvalues, so its alpha "

@@ -58,13 +58,51 @@ def rows(result: Distributions) -> list[dict]:
             for l, d in sorted(result.by_layer.items())]
 
 
+def p_value(p: float) -> str:
+    """A p-value as a reader takes it in: 'p = 0.031', 'p = 1.29e-05', 'p < 1e-300' (it underflowed)."""
+    if not np.isfinite(p):
+        return "p undefined"
+    if p == 0:
+        return "p < 1e-300"
+    return f"p = {p:.3f}" if p >= 1e-3 else f"p = {p:.2e}"
+
+
+def where(at: tuple[int, ...]) -> str:
+    """'row 3, column 7' for a matrix index; 'index 5' for a vector's."""
+    return f"row {at[0]}, column {at[1]}" if len(at) == 2 else "index " + ", ".join(map(str, at))
+
+
+def outlier_words(s: dist.DistributionStats) -> str:
+    """'one outlier (excess kurtosis 0.02 without it, 9.7e+04 with it): **12.5 at row 3,
+    column 7**, 623 robust stds from the median 0.0001' when one value does, '' otherwise."""
+    if not s.one_value_dominates:
+        return ""
+    z = f"{s.robust_z:,.0f} robust stds" if np.isfinite(s.robust_z) else "infinitely many robust stds"
+    return (f"one outlier (excess kurtosis {s.kurtosis_without_extreme:.2f} without it, "
+            f"{s.kurtosis:.3g} with it): **{s.extreme:.4g} at {where(s.extreme_at)}**, {z} from the median "
+            f"{s.median:.3g}")
+
+
+def spread_words(s: dist.DistributionStats) -> str:
+    """The robust spread beside the std when outliers inflate the std by more than half, else ''."""
+    if not (np.isfinite(s.robust_std) and s.robust_std > 0 and s.std > 1.5 * s.robust_std):
+        return ""
+    return (f" The std ({s.std:.3g}) is inflated by the extremes: the robust spread, 1.4826 x the median "
+            f"absolute deviation, is **{s.robust_std:.3g}**.")
+
+
 def shape_words(s: dist.DistributionStats) -> str:
-    """'near-normal with heavier tails (excess kurtosis 1.8)', from the KS distance, kurtosis and skew."""
+    """'near-normal with heavier tails (excess kurtosis 1.8)', from the KS distance, kurtosis and skew;
+    when one value makes the tails, that value and the kurtosis without it instead."""
     if s.n == 0:
         return "without a single finite value"
     if not np.isfinite(s.kurtosis):
         return "constant (every value equal)"
     base = "near-normal" if s.ks_statistic < 0.05 else "clearly not normal"
+    if s.one_value_dominates:  # the KS base is moot: the fitted normal's std carries the outlier too
+        rest = ("normal-like" if abs(s.kurtosis_without_extreme) <= 0.5 else
+                f"{'heavier' if s.kurtosis_without_extreme > 0 else 'lighter'}-tailed than a normal")
+        return f"{rest} apart from {outlier_words(s)}"
     parts = []
     if s.kurtosis > 0.5:
         parts.append(f"heavier tails (excess kurtosis {s.kurtosis:.1f})")
@@ -92,9 +130,14 @@ def matrix_reading(one: Described) -> str:
     if s.n == 0:
         return nonfinite_words(one) + f"`{one.name}` has no finite value to describe."
     test_on = "all values" if s.ks_n == s.n else f"a random subsample of {s.ks_n:,} of the {s.n:,} values"
-    text = nonfinite_words(one) + (f"`{one.name}`: {s.n:,} values, mean {s.mean:.3g}, std {s.std:.3g}. **{shape_words(s).capitalize()}**. "
+    shape = shape_words(s)
+    text = nonfinite_words(one) + (f"`{one.name}`: {s.n:,} values, mean {s.mean:.3g}, std {s.std:.3g}. "
+            f"{shape[0].upper() + shape[1:]}.{spread_words(s)} "
             f"The largest gap between its cumulative distribution and the fitted normal's is "
-            f"KS D = **{s.ks_statistic:.3f}** (p = {s.ks_pvalue:.2g}, on {test_on}).")
+            f"KS D = **{s.ks_statistic:.3f}** ({p_value(s.ks_pvalue)}, on {test_on}).")
+    if not s.one_value_dominates and np.isfinite(s.robust_z) and s.robust_z > 10:
+        text += (f" Its most extreme value is {s.extreme:.4g} at {where(s.extreme_at)} "
+                 f"({s.robust_z:,.0f} robust stds from the median).")
     if s.ks_pvalue < 0.05 and s.ks_statistic < 0.05:
         text += " With this many values even a small gap is significant, so read D as the size of the difference."
     return text
@@ -120,8 +163,14 @@ def layers_reading(result: Distributions) -> str:
     bad = [r for r in found if r["nan"] or r["inf"]]
     warning = (f"⚠️ {len(bad)} of {len(found)} layers hold NaN or Inf values (layers "
                f"{', '.join(str(r['layer']) for r in bad)}); their numbers use the finite values only. ") if bad else ""
-    return warning + (f"Across {len(found)} layers, the tails are heaviest in layer **{tails['layer']}** (excess kurtosis "
+    text = warning + (f"Across {len(found)} layers, the tails are heaviest in layer **{tails['layer']}** (excess kurtosis "
             f"{tails['kurtosis']:.2f}) and the spread is widest in layer **{wide['layer']}** (std {wide['std']:.3g}).")
+    heaviest = result.by_layer[tails["layer"]].stats
+    if heaviest.one_value_dominates:
+        text += (f" Layer {tails['layer']}'s tails are one value's: {heaviest.extreme:.4g} at "
+                 f"{where(heaviest.extreme_at)}; without it its excess kurtosis is "
+                 f"{heaviest.kurtosis_without_extreme:.2f}.")
+    return text
 
 
 def reading(result: Distributions) -> str:

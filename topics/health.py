@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from analyses import finite
@@ -21,6 +22,7 @@ HEAVY_TAILS = 20.0  # excess kurtosis above this: a few huge weights dominate th
 
 BROKEN_SHOWN = 20  # broken tensors listed in the reading; the table on the page lists them all
 _CHUNK = 1 << 20  # values per read of the first-position pass
+_INTEGER = re.compile(r"(U?INT|I|U)\d+|BOOL", re.IGNORECASE)  # ids, counts and masks (not GGUF's IQ2_XXS)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Broken:
 class Health:
     stats: list[TensorStats]  # one per stored tensor, checkpoint order (tied aliases are not stored)
     broken: list[Broken] = field(default_factory=list)  # tensors with NaN or Inf, then all-zero or constant matrices
+    where: dict[str, tuple[str, int | None]] = field(default_factory=dict)  # name -> (category, layer)
 
 
 def compute(model, progress: Progress = quiet, executor: Executor = LOCAL) -> Health:
@@ -48,7 +51,20 @@ def compute(model, progress: Progress = quiet, executor: Executor = LOCAL) -> He
         stats = executor.map(((_remote_scan, (target, name)) for name in names), len(names), progress, "tensors")
     else:
         stats = scan(model, progress=lambda done, total, name: progress(done / total, f"{done}/{total}: {name}"))
-    return Health(stats, find_broken(model, stats))
+    return Health(stats, find_broken(model, stats), {t.name: (t.category, t.layer) for t in model.tensors()})
+
+
+def is_weight(result: Health, s: TensorStats) -> bool:
+    """Whether a tensor holds learned weights: not a buffer (position ids, masks) and not of an integer type."""
+    return result.where.get(s.name, ("", None))[0] != "buffer" and not _INTEGER.fullmatch(s.dtype)
+
+
+def chart_rows(result: Health) -> list[dict]:
+    """One row per weight tensor with finite values: {tensor, category, layer, max_abs, kurtosis} (layer None
+    outside the layers); buffers left out, as in the reading."""
+    return [{"tensor": s.name, "category": result.where.get(s.name, ("other", None))[0],
+             "layer": result.where.get(s.name, ("other", None))[1], "max_abs": max(abs(s.min), abs(s.max)),
+             "kurtosis": s.kurtosis} for s in result.stats if s.max is not None and is_weight(result, s)]
 
 
 def _remote_scan(target, name: str):
@@ -128,17 +144,23 @@ def reading(result: Health) -> str:
                     f"{worst.nan:,} NaN and {worst.inf:,} Inf); statistics below use the finite values only.")
     else:
         text.append(f"All {len(stats)} tensors are finite (no NaN or Inf).")
-    constant = [s for s in stats if s.count > 1 and s.std == 0]
+    weights = [s for s in stats if is_weight(result, s)]
+    constant = [s for s in weights if s.count > 1 and s.std == 0]
     if constant:
-        text.append(f"{len(constant)} tensors are constant (std 0), e.g. `{constant[0].name}`: "
+        text.append(f"{len(constant)} tensor{'s are' if len(constant) != 1 else ' is'} constant (std 0), "
+                    f"e.g. `{constant[0].name}`: "
                     "untrained or default-initialised (norm weights of 1, zero biases).")
-    heavy = sorted((s for s in stats if s.kurtosis is not None and s.kurtosis > HEAVY_TAILS),
+    heavy = sorted((s for s in weights if s.kurtosis is not None and s.kurtosis > HEAVY_TAILS),
                    key=lambda s: -s.kurtosis)
     if heavy:
         text.append(f"{len(heavy)} tensors have very heavy tails (excess kurtosis > {HEAVY_TAILS:g}); the "
                     f"heaviest is `{heavy[0].name}` ({heavy[0].kurtosis:.0f}).")
-    finite = [s for s in stats if s.max is not None]
+    finite = [s for s in weights if s.max is not None]
     if finite:
         peak = max(finite, key=lambda s: max(abs(s.min), abs(s.max)))
         text.append(f"The largest |weight| is {max(abs(peak.min), abs(peak.max)):.4g}, in `{peak.name}`.")
+    buffers = [s.name for s in stats if not is_weight(result, s)]
+    if buffers:
+        text.append(f"Left out as not weights: {', '.join(f'`{b}`' for b in buffers[:5])}"
+                    + (f" and {len(buffers) - 5} more" if len(buffers) > 5 else "") + " (buffers or integer tensors).")
     return " ".join(text)

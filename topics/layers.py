@@ -15,7 +15,9 @@ import numpy as np
 
 from adapters import schema
 from adapters.views import QKV, matrix
-from analyses.layers import LayerSummary, depth_trend, most_departing, summarize_layer
+from analyses.layers import LayerSummary, depth_change, depth_trend, most_departing, summarize_layer
+
+MIN_TREND_CHANGE = 0.05  # a trend is stated only if it moves the value by 5% of its median over the depth
 
 
 def matrix_slots(model) -> list[str]:
@@ -45,15 +47,26 @@ def compute(model, slot: str = QKV) -> Layers:
     return Layers(slot, [summarize_layer(l, layer_values(model, l, slot)) for l in slot_layers(model, slot)])
 
 
-def trend_words(rho: float | None, what: str) -> str:
-    """'the std rises steadily with depth (Spearman ρ = 0.93)' and the like, from analyses.layers.depth_trend."""
+def trend_words(rho: float | None, what: str, values=None) -> str:
+    """'the std rises steadily with depth (Spearman ρ = 0.93, +40% over the depth)' and the like, from
+    analyses.layers.depth_trend; with the per-layer `values`, a trend whose size (analyses.layers.depth_change)
+    is under MIN_TREND_CHANGE is called too small, whatever its rho."""
     if rho is None:
         return f"{what} shows no trend that can be measured"
     direction = "rises" if rho > 0 else "falls"
+    change = depth_change(values) if values is not None else None
+    if change is not None and abs(rho) >= 0.4:
+        if abs(change) < MIN_TREND_CHANGE:
+            y = np.asarray(values, dtype=np.float64)
+            return (f"{what} barely changes with depth ({y[0]:.4g} in the first layer, {y[-1]:.4g} in the last: "
+                    f"{change:+.1%} over the depth, too small to call a trend although Spearman ρ = {rho:.2f})")
+        size = f", {change:+.0%} over the depth"
+    else:
+        size = ""
     if abs(rho) >= 0.7:
-        return f"{what} {direction} steadily with depth (Spearman ρ = {rho:.2f})"
+        return f"{what} {direction} steadily with depth (Spearman ρ = {rho:.2f}{size})"
     if abs(rho) >= 0.4:
-        return f"{what} tends to {direction[:-1]} with depth (Spearman ρ = {rho:.2f})"
+        return f"{what} tends to {direction[:-1]} with depth (Spearman ρ = {rho:.2f}{size})"
     return f"{what} shows no steady trend with depth (Spearman ρ = {rho:.2f})"
 
 
@@ -92,6 +105,7 @@ def reading(result: Layers) -> str:
                  f"{'above' if offset > 0 else 'below'}** the median layer's. ")
     text += (f"The largest |weight| is in layer {widest.layer} "
              f"({max(abs(widest.min), abs(widest.max)):.3g}). ")
-    rho_std = depth_trend([s.std for s in summaries])
-    rho_var = depth_trend([s.row_variance.median if s.row_variance else np.nan for s in summaries])
-    return text + f"{trend_words(rho_std, 'The std')}; {trend_words(rho_var, 'the median per-row variance')}."
+    stds = [s.std for s in summaries]
+    row_vars = [s.row_variance.median if s.row_variance else np.nan for s in summaries]
+    return (text + f"{trend_words(depth_trend(stds), 'The std', stds)}; "
+            f"{trend_words(depth_trend(row_vars), 'the median per-row variance', row_vars)}.")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adapters.views import matrix
+from adapters import schema
+from adapters.views import QKV, RAW, matrix
 from analyses.finite import NonFinite, degenerate, nonfinite
 from analyses.matrices import METHODS, Blocks, MatrixStats, downsample, grid_for_cells, matrix_stats
 
@@ -29,16 +30,61 @@ class Header:
     title: str
     nonfinite: NonFinite | None = None  # NaN/Inf anywhere in the whole matrix
     degenerate: str | None = None  # 'all zero' or 'constant (...)' for the whole matrix
+    heads: tuple[Segment, ...] = ()  # the heads along the head axis, in order (empty: no per-head axis)
+    head_axis: str | None = None  # "cols" (W_Q, W_K, W_V, W_QKV) or "rows" (W_O)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One head's span of the head axis: indices start..stop-1, named like 'K head 3'."""
+    start: int
+    stop: int
+    label: str
+
+
+_PER_HEAD = {"attn.W_Q": ("Q",), "attn.W_K": ("K",), "attn.W_V": ("V",), "attn.W_O": ("O",),
+             QKV: ("Q", "K", "V")}
+
+
+def head_segments(model, name: str) -> tuple[tuple[Segment, ...], str | None]:
+    """(each head's span along the head axis, which axis that is) for a per-head attention matrix; ((), None)
+    for any other. A fused W_QKV's columns are Q's heads, then K's, then V's (adapters.views.qkv)."""
+    if name.startswith(RAW):
+        return (), None
+    key = schema.parse(name)
+    parts = _PER_HEAD.get(key.slot)
+    if parts is None:
+        return (), None
+    out, offset = [], 0
+    for part in parts:
+        slot = key.slot if key.slot != QKV else f"attn.W_{part}"
+        w = model.weight(schema.name(slot, key.layer, key.stack))
+        if w.ndim != 3:  # no per-head layout (heads unknown)
+            return (), None
+        n_heads, step = w.shape[0], w.shape[1] if slot == "attn.W_O" else w.shape[2]  # W_O: (n, d_head, d_model)
+        out += [Segment(offset + h * step, offset + (h + 1) * step, f"{part} head {h}") for h in range(n_heads)]
+        offset += n_heads * step
+    return tuple(out), "rows" if key.slot == "attn.W_O" else "cols"
 
 
 def header(model, name: str) -> Header:
-    """What a matrix is before any window is chosen: its shape, axis labels and broken values."""
-    return _header(matrix(model, name))
+    """What a matrix is before any window is chosen: its shape, axis labels, broken values and heads."""
+    return _header(matrix(model, name), *_segments(model, name))
 
 
-def _header(m) -> Header:
+def _segments(model, name: str) -> tuple[tuple[Segment, ...], str | None]:
+    try:
+        return head_segments(model, name)
+    except (KeyError, ValueError):  # a matrix stored without per-head shape: no head axis to draw
+        return (), None
+
+
+def _header(m, heads: tuple[Segment, ...] = (), head_axis: str | None = None) -> Header:
     bad = nonfinite(m.values)
-    return Header(tuple(m.values.shape), m.rows, m.cols, m.title, bad, None if bad else degenerate(m.values))
+    if heads and heads[-1].stop != (m.values.shape[1] if head_axis == "cols" else m.values.shape[0]):
+        heads, head_axis = (), None  # the heads do not tile the axis (a layout we do not know): draw none
+    return Header(tuple(m.values.shape), m.rows, m.cols, m.title, bad, None if bad else degenerate(m.values),
+                  heads, head_axis)
 
 
 def warning(name: str, head: Header) -> str:
@@ -72,7 +118,7 @@ def compute(model, name: str, rows: tuple[int, int] | None = None, cols: tuple[i
     w_rows, w_cols = window.shape
     grid = (min(w_rows, PIXELS), min(w_cols, PIXELS)) if as_image else grid_for_cells(w_rows, w_cols, CELLS)
     start = (rows[0], cols[0])
-    return MatrixView(_header(m), downsample(window, grid, method, start),
+    return MatrixView(_header(m, *_segments(model, name)), downsample(window, grid, method, start),
                       matrix_stats(window, start, rows_label=m.rows, cols_label=m.cols))
 
 

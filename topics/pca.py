@@ -80,4 +80,4 @@ def reading(result: PCA) -> str:
     spread = "spread over many directions" if np.median(counts) > 0.5 * first.n_components else \
         "concentrated in comparatively few directions"
     text += (f"PC1 alone explains {min(pc1):.1%}–{max(pc1):.1%}, so the variance is {spread}. ")
-    return text + trend_words(depth_trend(counts), f"The {first.threshold:.0%} count") + "."
+    return text + trend_words(depth_trend(counts), f"The {first.threshold:.0%} count", counts) + "."

@@ -110,6 +110,20 @@ def broken_words(s: pos.PositionalSummary) -> str:
             "dimensions with no NaN or Inf).")
 
 
+def _one_position_words(s: pos.PositionalSummary) -> str:
+    """When one position makes the highest variance: that value, the variance without it, and the dimension
+    that varies most by a robust spread instead; else ''."""
+    peak, high = s.peak, s.highest_variance_dim
+    if peak is None or not peak.dominates(float(s.variances[high])):
+        return ""
+    text = (f"Most of dimension {high}'s variance is one value: **W_pos[{peak.position}, {high}] = {peak.value:.4g}** "
+            f"(without position {peak.position} its variance is {peak.variance_without:.3g}). ")
+    if s.highest_spread_dim is not None and s.robust_spread is not None:
+        text += (f"By a spread one value cannot move (1.4826 x the median absolute deviation), dimension "
+                 f"**{s.highest_spread_dim}** varies most ({s.robust_spread[s.highest_spread_dim]:.3g}). ")
+    return text
+
+
 def _learned_reading(s: pos.PositionalSummary) -> str:
     warning = broken_words(s)
     if s.degenerate:
@@ -125,6 +139,7 @@ def _learned_reading(s: pos.PositionalSummary) -> str:
             f"({v[s.median_variance_dim]:.3g}) and **{s.lowest_variance_dim}** the least "
             f"({v[s.lowest_variance_dim]:.3g}). Neighbouring positions correlate at r = **{np.nanmedian(r):.2f}** "
             f"(median); the weakest link is position {worst} → {worst + 1} (r = {r[worst]:.2f}). ")
+    text += _one_position_words(s)
     # one cycle over the whole context is a slow drift rather than a repeating wave: counted apart
     repeating = periodic & (s.periods <= s.n_ctx / 2)
     if periodic.any():

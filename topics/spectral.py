@@ -75,9 +75,7 @@ def reading(result: Spectra, with_skipped: bool = True) -> str:
     if not result.slots:
         return (warning + "\n\n" if warning else "") + NO_MATRICES
     text = (warning + "\n\n" if warning else "") + spectral_reading.summary(result.slots)
-    flags = spectral_reading.flagged(result.slots, limit=FLAGGED)
-    text += "\n\n" + ("\n".join(f"- {line}" for line in flags) if flags
-                      else "Every matrix is in the well-trained band.")
+    text += "\n\n" + spectral_reading.flagged_list(result.slots, FLAGGED)
     if result.heads:
         text += "\n\nPer head: " + spectral_reading.summary(result.heads)
     return text + "\n\n" + THRESHOLDS

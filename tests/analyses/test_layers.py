@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.stats import gaussian_kde, spearmanr
 
-from analyses.layers import depth_trend, gaussian_density, most_departing, spread, summarize_layer
+from analyses.layers import depth_change, depth_trend, gaussian_density, most_departing, spread, summarize_layer
 
 
 def _assert_spread(s, x):
@@ -56,3 +56,14 @@ def test_trend_and_departure():
               for l, scale in enumerate([1, 1.1, 1.2, 3, 1.3])]
     odd, offset = most_departing(layers)
     assert odd.layer == 3 and offset > 1
+
+
+def test_depth_change_is_the_theil_sen_change_over_the_median():
+    from scipy.stats import theilslopes
+    y = [0.103, 0.1032, 0.1035, 0.1037, 0.104]
+    want = theilslopes(y, range(5)).slope * 4 / np.median(y)
+    assert depth_change(y) == pytest.approx(want) and depth_change(y) < 0.02
+    assert depth_change([1.0, 1.1, 1.2]) == pytest.approx(0.2 / 1.1)
+    # one odd layer cannot make a trend: Theil-Sen's median of slopes ignores it
+    assert depth_change([1.0, 1.0, 1.0, 1.0, 9.0, 1.0, 1.0]) == 0.0
+    assert depth_change([1, 2]) is None and depth_change([0.0, 0.0, 0.0]) is None

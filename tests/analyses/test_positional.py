@@ -79,10 +79,16 @@ def test_gpt2_small_shape():
     w = (np.random.default_rng(2).normal(size=(cfg.n_positions, cfg.n_embd)) * 0.02).astype(np.float32)
     s = pos.summarize(w)
     assert s.adjacent_correlation.shape == (1023,) and s.periods.shape == (768,)
+    w[700, 5] = -1.5  # a planted extreme: a strided sample would skip it, a block extreme cannot
     g = pos.grid(w, 5000)
-    assert g.values.size <= 5000 and g.sampled
-    np.testing.assert_array_equal(g.values, w[np.ix_(g.rows, g.cols)])
-    assert len(set(np.diff(g.rows))) == 1 and g.rows[0] == 0
+    assert g.values.size <= 5000 and g.sampled and g.rows[0] == 0 and g.cols[0] == 0
+    br, bc = g.blocks
+    assert len(set(np.diff(g.rows))) == 1 and np.diff(g.rows)[0] == br and np.diff(g.cols)[0] == bc
+    for i, r in enumerate(g.rows):  # oracle: each block's entry of largest magnitude, by plain loops
+        for j, c in enumerate(g.cols):
+            block = w[r:r + br, c:c + bc].ravel()
+            assert g.values[i, j] == block[np.argmax(np.abs(block))]
+    assert g.values.min() == np.float32(-1.5)
 
 
 def test_grid_keeps_small_matrices_whole():
@@ -139,3 +145,22 @@ def test_flat_w_pos_is_degenerate(fill, words):
     s = pos.summarize(np.full((12, 4), fill, np.float32))
     assert s.degenerate.startswith(words) and s.nonfinite is None
     assert np.isnan(s.adjacent_correlation).all() and (s.variances == 0).all()
+
+
+def test_one_position_making_the_highest_variance_is_named():
+    w = (np.random.default_rng(7).normal(size=(512, 384)) * 0.02).astype(np.float32)
+    w[0, 99] = 3.0  # planted: alone it makes dimension 99 the highest-variance one
+    s = pos.summarize(w)
+    assert s.highest_variance_dim == 99 and s.peak.position == 0 and s.peak.value == np.float32(3.0)
+    assert s.peak.variance_without == pytest.approx(np.var(w[1:, 99].astype(np.float64)), rel=1e-9)
+    assert s.peak.dominates(float(s.variances[99]))
+    mad = 1.4826 * np.median(np.abs(w - np.median(w, axis=0)), axis=0)
+    assert s.highest_spread_dim == int(np.argmax(mad)) != 99
+    np.testing.assert_allclose(s.robust_spread, mad, rtol=1e-6)
+
+
+def test_a_dimension_that_truly_varies_most_is_not_blamed_on_one_position():
+    w = (np.random.default_rng(8).normal(size=(512, 64)) * 0.02).astype(np.float32)
+    w[:, 5] *= 10  # planted: dimension 5 varies most at every position
+    s = pos.summarize(w)
+    assert s.highest_variance_dim == 5 == s.highest_spread_dim and not s.peak.dominates(float(s.variances[5]))

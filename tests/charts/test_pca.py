@@ -23,3 +23,21 @@ def test_charts_downsample_many_rows():
     assert curve[-1]["cumulative"] == pytest.approx(1.0)  # the last component is always kept
     small = charts.cumulative([_fake(0, 10, 50)]).to_dict()
     assert len(max(small["datasets"].values(), key=len)) == 50 and "every component" in str(small["title"])
+
+
+def test_scatter_names_each_panels_explained_variance():
+    import re
+
+    import vl_convert as vlc
+    from analyses.pca import layer_pca
+    rng = np.random.default_rng(0)
+    planted = rng.normal(size=(200, 1)) * np.ones(10) + 0.3 * rng.normal(size=(200, 10))  # one shared direction
+    one = layer_pca(3, planted)
+    spec = charts.scatter([one]).to_dict()
+    want = f"{one.explained_ratio[0]:.1%}"
+    assert spec["spec"]["encoding"]["x"]["title"] == f"PC1 ({want} of variance)" and one.explained_ratio[0] > 0.5
+    two = charts.scatter([one, layer_pca(4, rng.normal(size=(200, 10)))])
+    svg = vlc.vegalite_to_svg(two.to_json())
+    texts = re.findall(r"<text[^>]*>([^<]*)<", svg)
+    assert f"layer 3: PC1 {want}, PC2 {one.explained_ratio[1]:.1%}" in texts
+    assert "First two principal components" in texts and not any("…" in t for t in texts)

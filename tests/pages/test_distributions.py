@@ -1,4 +1,6 @@
 """The distributions page, driven by AppTest on the bundled MiniLM and a tiny GPT-2."""
+import json
+
 import pytest
 
 from adapters import open_model
@@ -41,6 +43,12 @@ def test_default_is_layer_0_qkv_with_numbers_from_the_analysis(minilm):
     table = at.dataframe[0].value
     assert list(table["layer"]) == list(range(6)) and set(table["slot"]) == {"attn.W_QKV"}
     assert table["kurtosis"][3] == pytest.approx(_stats(minilm, "blocks.3.attn.W_QKV").kurtosis)
+    config = json.loads(at.dataframe[0].proto.columns)  # tiny p-values as 1.29e-5, never 0.000000
+    assert config["ks_pvalue"]["type_config"]["format"] == "scientific"
+    # MiniLM's layer 0 W_QKV: its tails are real, not one value's, so no outlier is blamed
+    text = " ".join(m.value for m in at.markdown)
+    assert "excess kurtosis" in text and ("apart from one outlier" in text) == _stats(
+        minilm, "blocks.0.attn.W_QKV").one_value_dominates
 
 
 def test_layer_matrix_and_log_widgets_change_what_is_shown(minilm):

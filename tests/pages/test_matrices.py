@@ -11,16 +11,30 @@ def _heatmap(at):
     return chart
 
 
+def _cells(chart) -> dict:
+    """The heatmap's cell layer (a per-head matrix adds a layer of head boundaries)."""
+    return chart.spec["layer"][0] if "layer" in chart.spec else chart.spec
+
+
 def test_bundled_model_shows_a_reduced_heatmap_and_a_reading():
     at = run_page(PAGE)
     assert not errors(at), errors(at)
     chart = _heatmap(at)
-    assert chart.title == QKV0 and "384 × 1,152 reduced to" in chart.subtitle and "block mean" in chart.subtitle
+    assert chart.title == QKV0 and "384 × 1,152 reduced to" in chart.subtitle
+    assert "largest magnitude" in chart.subtitle  # extremes kept by default
     assert sum(chart.rows) <= 4000
-    enc = chart.spec["encoding"]
+    enc = _cells(chart)["encoding"]
     assert enc["y"]["title"] == "d_model (input)" and enc["x"]["title"] == "head × d_head (output)"
     assert enc["color"]["scale"]["domain"][5] == 0  # the diverging scale is centred on 0
     assert any("largest L2 norm" in m.value for m in at.markdown)
+    # W_QKV's cells name their head; lines mark the 36 heads' boundaries, thick between Q, K and V
+    cells = chart.data[0]
+    assert {c["head"] for c in cells if c["col_start"] == 0} == {"Q head 0"}
+    assert {c["head"] for c in cells if c["col_start"] >= 1120} == {"V head 11"}
+    rules = chart.data[1]
+    assert sorted(r["at"] for r in rules) == [32 * h for h in range(1, 36)]
+    assert {r["at"] for r in rules if r["width"] == 2.0} == {384, 768}
+    assert "head boundaries (thick between Q, K and V)" in chart.subtitle
 
 
 def test_zooming_in_shows_every_cell_and_changes_the_reading():
@@ -30,7 +44,8 @@ def test_zooming_in_shows_every_cell_and_changes_the_reading():
     at.slider(key=f"matrices_cols:{QKV0}").set_value((100, 200)).run()
     assert not errors(at), errors(at)
     chart = _heatmap(at)
-    assert "all 30 × 100 cells shown" in chart.subtitle and chart.rows == [3000]
+    assert "all 30 × 100 cells shown" in chart.subtitle and chart.rows[0] == 3000
+    assert [r["at"] for r in chart.data[1]] == [128, 160, 192] and "thick" not in chart.subtitle  # Q heads 4-6
     cells = chart.data[0]
     assert min(c["row_start"] for c in cells) == 10 and max(c["col_end"] for c in cells) == 200
     after = [m.value for m in at.markdown if "largest L2 norm" in m.value]
@@ -39,14 +54,17 @@ def test_zooming_in_shows_every_cell_and_changes_the_reading():
 
 def test_reduction_method_and_colours_change_the_chart():
     at = run_page(PAGE)
+    maxabs = _heatmap(at)
+    at.radio(key="matrices_method").set_value("mean").run()
     mean = _heatmap(at)
-    at.radio(key="matrices_method").set_value("maxabs").run()
+    assert "block mean" in mean.subtitle
     at.selectbox(key="matrices_colormap").set_value("purple–white–orange").run()
+    at.radio(key="matrices_method").set_value("maxabs").run()
     maxabs = _heatmap(at)
     assert "largest magnitude" in maxabs.subtitle
     peak = lambda c: max(abs(r["value"]) for r in c.data[0])
     assert peak(maxabs) > 2 * peak(mean)  # extremes survive; means shrink towards 0
-    assert maxabs.spec["encoding"]["color"]["scale"]["range"][0] == "#2d004b"
+    assert _cells(maxabs)["encoding"]["color"]["scale"]["range"][0] == "#2d004b"
 
 
 def test_image_view_sends_a_png_not_a_chart():

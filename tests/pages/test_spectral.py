@@ -34,6 +34,15 @@ def test_bundled_model_charts_verdicts_and_widgets():
     text = _text(at)
     assert "alpha > 6" in text and "under-trained" in text  # thresholds written where the user reads
     assert "looks under-trained" in text and "layer 4 attn.W_V" in text  # a computed verdict on MiniLM
+    heatmap = next(json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
+                   if "per head" in str(json.loads(c.proto.spec).get("title")))
+    assert heatmap["encoding"]["color"]["scale"]["domain"] == ["alpha < 2: over-fit",
+                                                               "2 ≤ alpha ≤ 6: well trained",
+                                                               "alpha > 6: under-trained"]  # thresholds drawn
+    assert heatmap["height"] == {"step": 20}  # a labelled row per layer
+    assert "power-law tail exponent" in "\n".join(c.value for c in at.caption)  # the metric explained
+    assert at.selectbox(key="spectral_metric").format_func("ks_distance") == "fit distance (Kolmogorov-Smirnov)"
+    assert len(at.toggle(key="spectral_shuffled").label) < 40  # fits its column; the detail is in its help
 
     at.selectbox(key="spectral_metric").set_value("stable_rank").run()
     assert "stable_rank by layer and matrix" in _titles(at)

@@ -98,3 +98,67 @@ def test_shape_words_follow_the_numbers(draw, words):
 def test_no_layer_has_the_slot():
     empty = topic.Distributions("attn.W_QKV", {})
     assert topic.rows(empty) == [] and "No layer has `attn.W_QKV`" in topic.reading(empty)
+
+
+def _one(values):
+    return topic.Described("m", dist.describe(values), dist.histogram(values))
+
+
+def test_a_planted_outlier_is_named_and_the_kurtosis_without_it_given():
+    w = np.random.default_rng(3).normal(0, 0.02, (384, 1152)).astype(np.float32)
+    w[3, 7] = 12.5  # one extreme value: alone it makes the excess kurtosis ~1e5
+    s = dist.describe(w)
+    assert s.extreme == pytest.approx(12.5) and s.extreme_at == (3, 7)
+    rest = np.delete(w.reshape(-1), 3 * 1152 + 7).astype(np.float64)
+    assert s.kurtosis_without_extreme == pytest.approx(stats.kurtosis(rest), rel=1e-5, abs=1e-6)
+    assert s.robust_std == pytest.approx(1.4826 * stats.median_abs_deviation(w, axis=None), rel=1e-5)
+    assert s.one_value_dominates
+    text = topic.matrix_reading(_one(w))
+    assert "12.5 at row 3, column 7" in text and "Normal-like apart from one outlier" in text
+    assert "heavier tails" not in text
+
+
+def test_a_heavy_tail_is_not_blamed_on_one_value():
+    w = np.random.default_rng(4).laplace(size=(300, 300))
+    s = dist.describe(w)
+    assert not s.one_value_dominates and s.kurtosis > 2
+    assert "outlier" not in topic.shape_words(s) and "heavier tails" in topic.shape_words(s)
+
+
+def test_outliers_inflating_the_std_bring_the_robust_spread():
+    w = np.random.default_rng(5).normal(0, 1.0, (200, 200))
+    w[:40, :40] = 25.0  # a block of outliers, so no single value dominates but the std is inflated
+    text = topic.matrix_reading(_one(w))
+    assert "robust spread" in text and f"{1.4826 * stats.median_abs_deviation(w, axis=None):.3g}" in text
+
+
+def test_p_values_read_in_scientific_notation():
+    assert topic.p_value(0.0312) == "p = 0.031" and topic.p_value(1.2934e-5) == "p = 1.29e-05"
+    assert topic.p_value(0.0) == "p < 1e-300" and topic.p_value(float("nan")) == "p undefined"
+
+
+def test_minilm_layer_0_w_out_kurtosis_is_one_value(minilm):
+    """The issue's case: MiniLM's layer-0 W_out reads excess kurtosis ~1582, nearly all of it one weight."""
+    w = matrix(minilm, "blocks.0.mlp.W_out").values
+    flat = np.abs(w - np.median(w)).argmax()
+    row, col = np.unravel_index(flat, w.shape)
+    rest = np.delete(w.reshape(-1), flat).astype(np.float64)
+    text = topic.matrix_reading(topic.describe(minilm, "blocks.0.mlp.W_out"))
+    assert f"**{w[row, col]:.4g} at row {row}, column {col}**" in text
+    assert f"excess kurtosis {stats.kurtosis(rest):.2f} without it" in text and stats.kurtosis(rest) < 10
+    assert "apart from one outlier" in text and "p = 1.29e-223" in text  # scientific, not 0.000
+
+
+def test_layers_reading_says_when_the_heaviest_tails_are_one_value():
+    rng = np.random.default_rng(9)
+    layers = [rng.normal(0, 0.02, (64, 96)).astype(np.float32) for _ in range(4)]
+    layers[2][10, 20] = 1.0  # planted: layer 2 gets the heaviest tails from this one weight
+    result = topic.Distributions("mlp.W_in", {l: _one(w) for l, w in enumerate(layers)})
+    text = topic.layers_reading(result)
+    rest = np.delete(layers[2].reshape(-1), 10 * 96 + 20).astype(np.float64)
+    assert "heaviest in layer **2**" in text
+    assert f"Layer 2's tails are one value's: 1 at row 10, column 20; without it its excess kurtosis is " \
+           f"{stats.kurtosis(rest):.2f}." in text
+    layers[2][10, 20] = 0.0
+    calm = topic.Distributions("mlp.W_in", {l: _one(w) for l, w in enumerate(layers)})
+    assert "one value's" not in topic.layers_reading(calm)

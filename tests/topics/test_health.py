@@ -41,5 +41,24 @@ def test_compute_counts_non_finite_values_and_reports_progress(tmp_path):
     assert [f for f, _ in seen] == [0.5, 1.0] and seen[-1][1].startswith("2/2: ")
     text = topic.reading(result)
     assert "1 tensors hold NaN or Inf" in text and "1 NaN and 2 Inf" in text
-    assert "1 tensors are constant (std 0), e.g. `b.weight`" in text
+    assert "1 tensor is constant (std 0), e.g. `b.weight`" in text
     assert "The largest |weight| is 31, in `a.weight`." in text
+
+
+def test_a_buffer_is_never_the_largest_weight(tmp_path):
+    rng = np.random.default_rng(1)
+    w = rng.normal(size=(16, 8)).astype(np.float32)
+    w[3, 2] = 9.5  # the planted largest weight
+    path = tmp_path / "model.safetensors"
+    save_file({"h.0.weight": w, "h.1.weight": rng.normal(size=(8, 8)).astype(np.float32),
+               "position_ids": np.arange(512, dtype=np.int64)[None]}, str(path))
+    from adapters import open_model
+    result = topic.compute(open_model(str(path)))
+    text = topic.reading(result)
+    assert "The largest |weight| is 9.5, in `h.0.weight`." in text
+    assert "Left out as not weights: `position_ids`" in text
+    rows = topic.chart_rows(result)
+    assert {r["tensor"] for r in rows} == {"h.0.weight", "h.1.weight"}
+    assert {r["tensor"]: r["max_abs"] for r in rows}["h.0.weight"] == pytest.approx(9.5)
+    assert {r["tensor"]: r["kurtosis"] for r in rows}["h.0.weight"] == pytest.approx(
+        sps.kurtosis(w.astype(np.float64).ravel()), rel=1e-6)

@@ -41,9 +41,28 @@ def test_gpt2_small_shapes_and_depth(gpt2_small):
         assert s.row_variance.n == 768 and s.std == pytest.approx(w.std())
         assert s.row_variance.median == pytest.approx(np.median(w.var(axis=1)))
     assert [s.std for s in found] == pytest.approx([0.02 * (1 + 0.1 * l) for l in range(12)], rel=0.01)
-    assert "rises steadily with depth (Spearman ρ = 1.00)" in topic.reading(result)
+    assert "rises steadily with depth (Spearman ρ = 1.00, +" in topic.reading(result)
 
 
 def test_no_layer_has_the_slot():
     assert topic.reading(topic.Layers("attn.W_QKV", [])) == \
         "No layer has `attn.W_QKV` (the attention heads are unknown)."
+
+
+def test_a_trend_is_stated_only_with_an_effect_size():
+    tiny = [0.103, 0.1032, 0.1035, 0.1037, 0.104]  # planted non-trend: monotone (rho = 1) but 1% in all
+    text = topic.trend_words(1.0, "The std", tiny)
+    assert "barely changes" in text and "too small to call a trend" in text and "rises" not in text
+    grows = [0.1, 0.12, 0.14, 0.16, 0.2]  # planted trend: doubles over the depth
+    text = topic.trend_words(1.0, "The std", grows)
+    assert "rises steadily" in text and "+57% over the depth" in text  # Theil-Sen 0.0233 x 4 / 0.14 (median)
+
+
+def test_reading_of_hand_made_layers_with_a_planted_non_trend(tmp_path):
+    from analyses.layers import summarize_layer
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(64, 64))
+    flat = topic.Layers("mlp.W_in", [summarize_layer(l, base * (1 + 0.002 * l)) for l in range(6)])
+    assert "barely changes with depth" in topic.reading(flat)
+    steep = topic.Layers("mlp.W_in", [summarize_layer(l, base * (1 + 0.3 * l)) for l in range(6)])
+    assert "The std rises steadily with depth (Spearman ρ = 1.00, +" in topic.reading(steep)

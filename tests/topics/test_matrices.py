@@ -107,3 +107,22 @@ def test_the_header_and_warning_see_the_whole_matrix(tmp_path):
     chart = charts.heatmap(topic.compute(broken, "raw:" + raw).blocks, "t", "r", "c").to_dict()
     cells = chart["datasets"][chart["data"]["name"]]
     assert sum(c["missing"] for c in cells) == 1 and "1 NaN cell in grey" in chart["title"]["subtitle"][0]
+
+
+def test_head_segments_tile_fused_qkv_with_grouped_kv_heads(tmp_path):
+    from tests.adapters.harness import build
+    from topics import matrices as topic_
+    _, model = build("llama", tmp_path, hidden_size=32, num_hidden_layers=1, num_attention_heads=4,
+                     num_key_value_heads=2, intermediate_size=48, vocab_size=50)
+    head = topic_.header(model, "blocks.0.attn.W_QKV")  # d_head 8: Q 4 heads, K 2, V 2 -> 64 columns
+    assert head.head_axis == "cols" and head.shape == (32, 64)
+    assert [(s.start, s.stop, s.label) for s in head.heads] == (
+        [(8 * h, 8 * h + 8, f"Q head {h}") for h in range(4)] + [(32 + 8 * h, 40 + 8 * h, f"K head {h}") for h in range(2)]
+        + [(48 + 8 * h, 56 + 8 * h, f"V head {h}") for h in range(2)])
+    # the column span of K head 1 in the fused matrix is W_K's head 1 (an independent check of the layout)
+    import numpy as np
+    from adapters.views import matrix
+    np.testing.assert_array_equal(matrix(model, "blocks.0.attn.W_QKV").values[:, 40:48], model.weight("blocks.0.attn.W_K")[1])
+    out = topic_.header(model, "blocks.0.attn.W_O")
+    assert out.head_axis == "rows" and [s.label for s in out.heads] == [f"O head {h}" for h in range(4)]
+    assert topic_.header(model, "blocks.0.mlp.W_in").heads == ()

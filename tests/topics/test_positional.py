@@ -45,7 +45,11 @@ def test_window_and_dimensions_are_what_the_page_zooms_into(minilm):
     w = minilm.weight("pos_embed.W_pos")
     g = topic.window(minilm, 100, 132)
     assert g.shape == (32, 384) and g.values.size <= topic.CELLS
-    np.testing.assert_array_equal(g.values, w[100:132][np.ix_(g.rows, g.cols)])
+    br, bc = g.blocks  # each cell: its block's entry of largest magnitude
+    for i, r in enumerate(g.rows):
+        for j, c in enumerate(g.cols):
+            block = w[100 + r:100 + r + br, c:c + bc].ravel()
+            assert g.values[i, j] == block[np.argmax(np.abs(block))]
     np.testing.assert_array_equal(topic.dimensions(minilm, (7, 2)), w[:, [7, 2]])
 
 
@@ -123,3 +127,15 @@ def test_flat_w_pos_carries_no_position_information(fill, words):
 
 def test_all_nan_w_pos_never_crashes():
     assert "Too few finite values" in topic.reading(_learned(np.full((8, 3), np.nan, np.float32)))
+
+
+def test_reading_names_the_one_position_behind_the_highest_variance():
+    w = (np.random.default_rng(7).normal(size=(512, 384)) * 0.02).astype(np.float32)
+    w[0, 99] = 3.0
+    text = topic._learned_reading(pos.summarize(w))
+    assert "Dimension **99** varies most" in text and "**W_pos[0, 99] = 3**" in text
+    mad = 1.4826 * np.median(np.abs(w - np.median(w, axis=0)), axis=0)
+    assert f"dimension **{int(np.argmax(mad))}** varies most" in text
+    calm = (np.random.default_rng(8).normal(size=(512, 64)) * 0.02).astype(np.float32)
+    calm[:, 5] *= 10
+    assert "one value" not in topic._learned_reading(pos.summarize(calm))
