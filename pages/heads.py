@@ -3,6 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from charts import heads as charts
+from topics import head_roles as roles_topic
 from topics import heads as topic
 from ui.cache import cached
 from ui.session import model_caption, require_model
@@ -41,10 +42,31 @@ with st.expander(f"Every statistic of layer {layer}'s heads"):
     st.dataframe(pd.DataFrame({topic.STATISTICS[k]: v[layers.index(layer)] for k, v in stats.items()},
                               index=topic.head_labels(c.n_heads)), key="heads_table")
 
+st.subheader("What each head does")
+roles = cached("head_roles", "compute", model, progress="Reading each head's OV and positional circuits…")
+if roles.scores:
+    shown = [k for k in ("copying", "previous") if k in roles.scores]
+    for column, key in zip(st.columns(len(shown)), shown):
+        column.altair_chart(charts.layer_head_map(roles.scores[key], roles_topic.SCORES[key]), width="stretch")
+    st.markdown(roles_topic.reading(roles))
+    with st.expander("Head-role table (every head, every score)"):
+        st.dataframe(pd.DataFrame(roles.table()), hide_index=True, key="heads_roles_table")
+    if st.toggle(f"Tokens each head of layer {layer} maps most (needs the checkpoint's tokenizer)", key="heads_tokens"):
+        tokens = cached("head_roles", "top_tokens", model, "Reading each head's OV circuit in token space…", layer=layer)
+        if tokens is None:
+            st.info("No tokenizer.json or vocab.txt beside the weights, so tokens have no names here.")
+        else:
+            st.dataframe(pd.DataFrame([{"head": t.head, "copies most": " · ".join(w for w, _ in t.copied),
+                                        "strongest mapping reads": " · ".join(t.reads),
+                                        "… and writes": " · ".join(t.writes), "strength": t.strength}
+                                       for t in tokens]), hide_index=True, width="stretch", key="heads_tokens_table")
+else:
+    st.info(roles_topic.reading(roles))
+
 st.subheader("Which heads resemble each other")
 scope = st.radio("Heads to cluster", [f"Layer {layer}", "All layers"], horizontal=True, key="heads_scope")
 feature = st.selectbox("Describe each head by", list(topic.FEATURES), format_func=topic.FEATURES.get,
-                       key="heads_feature")
+                       key="heads_feature", index=0 if roles.scores else list(topic.FEATURES).index("weights"))
 chosen = (layer,) if scope != "All layers" else tuple(layers)
 n_points = len(chosen) * c.n_heads
 feature, instead = topic.feature_for(model, feature, n_points)
