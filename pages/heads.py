@@ -7,6 +7,7 @@ from topics import head_roles as roles_topic
 from topics import heads as topic
 from ui.cache import cached
 from ui.session import model_caption, require_model
+from ui.url_state import url_widget
 
 st.title("Attention heads")
 model = require_model()
@@ -17,10 +18,10 @@ if not model.has_heads:
     st.stop()
 layers = model.layers("attn.W_Q")
 
-layer = st.selectbox("Layer", layers, key="heads_layer")
+layer = st.selectbox("Layer", layers, key=url_widget("heads_layer", layers))
 
 st.subheader("Each head's weights")
-weight = st.radio("Weight", ["W_Q", "W_K", "W_V", "W_O"], horizontal=True, key="heads_weight",
+weight = st.radio("Weight", topic.SLOTS, horizontal=True, key=url_widget("heads_weight", topic.SLOTS),
                   help="W_K and W_V have one matrix per key/value head (fewer than the query heads under GQA).")
 tiles = cached("heads", "tiles", model, "Downsampling each head's matrix…", layer=layer, weight=weight)
 kv_note = weight in ("W_K", "W_V") and c.n_kv_heads != c.n_heads
@@ -31,8 +32,8 @@ if kv_note:
 
 st.subheader("Per-head statistics")
 stats = cached("heads", "statistics", model, "Computing per-head statistics for every layer…")
-stat = st.selectbox("Statistic", list(topic.STATISTICS), format_func=topic.STATISTICS.get, key="heads_stat",
-                    index=list(topic.STATISTICS).index("ov_norm"))
+stat = st.selectbox("Statistic", list(topic.STATISTICS), format_func=topic.STATISTICS.get,
+                    key=url_widget("heads_stat", list(topic.STATISTICS), default="ov_norm"))
 label = topic.STATISTICS[stat]
 left, right = st.columns(2)
 left.altair_chart(charts.layer_head_map(stats[stat], label), width="stretch")
@@ -64,9 +65,11 @@ else:
     st.info(roles_topic.reading(roles))
 
 st.subheader("Which heads resemble each other")
-scope = st.radio("Heads to cluster", [f"Layer {layer}", "All layers"], horizontal=True, key="heads_scope")
+scopes = [f"Layer {layer}", "All layers"]
+scope = st.radio("Heads to cluster", scopes, horizontal=True, key=url_widget("heads_scope", scopes))
 feature = st.selectbox("Describe each head by", list(topic.FEATURES), format_func=topic.FEATURES.get,
-                       key="heads_feature", index=0 if roles.scores else list(topic.FEATURES).index("weights"))
+                       key=url_widget("heads_feature", list(topic.FEATURES),
+                                      default=topic.ROLES if roles.scores else "weights"))
 chosen = (layer,) if scope != "All layers" else tuple(layers)
 n_points = len(chosen) * c.n_heads
 feature, instead = topic.feature_for(model, feature, n_points)
@@ -84,7 +87,8 @@ if clustering.dropped:
                + ", ".join(clustering.dropped[:20]) + ("…" if len(clustering.dropped) > 20 else ""))
 n_points = len(clustering.labels)
 max_k = min(n_points, 12)
-k = st.slider("Clusters (k)", 2, max_k, min(4, max_k), key="heads_k") if max_k > 2 else max_k
+k = (st.slider("Clusters (k)", 2, max_k, key=url_widget("heads_k", low=2, high=max_k, default=min(4, max_k))) if max_k > 2
+     else max_k)
 links, leaves = topic.dendrogram_links(clustering, k)
 st.altair_chart(charts.dendrogram(links, leaves, f"Ward clustering of {n_points} heads: {topic.FEATURES[feature]}"))
 if len(leaves) < n_points:

@@ -23,6 +23,7 @@ from adapters.hub import DownloadCancelled, progress_text, progress_to
 from adapters.policy import env_hosted
 from adapters.sources import locate
 from bundled import minilm_path, source_label
+from ui import url_state
 
 SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path), an UploadRef, or fresh upload bytes
 HEADS_KEY = "model_n_heads"
@@ -224,11 +225,15 @@ def choose_stack(model: Model):
     main = "decoder" if "encoder" in views else "text tower" if "vision" in views else "main stack"
     labels = {"blocks": main, "encoder": "encoder", "vision": "vision tower",
               "cross": "decoder's cross-attention (reads the encoder)"}
+    linked = url_state.first_sight(url_state.STACK)
+    if linked in views:
+        st.session_state[STACK_KEY] = linked
     if st.session_state.get(STACK_KEY) not in views:
         st.session_state.pop(STACK_KEY, None)  # a choice made for another model
     stack = st.sidebar.radio("Layers of", views, key=STACK_KEY, format_func=lambda s: labels.get(s, s),
                              help="This model has more than one stack of layers (or a decoder that attends to "
                                   "an encoder); the pages show one at a time.")
+    url_state.publish(url_state.STACK, None if stack == views[0] else stack)
     return model.view(stack)
 
 
