@@ -15,6 +15,7 @@ from ui import url_state
 from ui.uploads import take_upload
 from ui.session import (
     HEADS_KEY,
+    NEEDS_HEADS_KEY,
     SOURCE_KEY,
     UploadRef,
     current_source,
@@ -57,9 +58,14 @@ def model_picker() -> None:
         take_upload(st.sidebar, "Weights (.safetensors, .gguf)", "picker_upload", SOURCE_KEY)
     if source is not None and source != st.session_state.get(SOURCE_KEY):
         st.session_state[SOURCE_KEY] = source
-    heads = st.sidebar.number_input("Heads (only if the checkpoint does not say)", min_value=0, value=0,
-                                    step=1, key="picker_heads", help="0 = read from config.json or the file")
-    st.session_state[HEADS_KEY] = int(heads) or None
+    heads = None
+    if st.session_state.get("picker_heads") or st.session_state.get(NEEDS_HEADS_KEY) == repr(
+            st.session_state.get(SOURCE_KEY)):  # only when the checkpoint does not say (or a head count was given)
+        heads = st.sidebar.number_input("Heads", min_value=0, step=1, key="picker_heads",
+                                        help="The checkpoint does not say how many attention heads it has: enter "
+                                             "it for the per-head views (0 = unknown). Uploading its config.json "
+                                             "with the weights does the same.")
+    st.session_state[HEADS_KEY] = int(heads or 0) or None
     _publish(st.session_state.get(SOURCE_KEY), st.session_state[HEADS_KEY])
     st.sidebar.caption(f"Looking at: **{display_name(st.session_state.get(SOURCE_KEY))}**")
     if hosted:

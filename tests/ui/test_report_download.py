@@ -39,7 +39,8 @@ def test_the_button_builds_report_py_s_report(tiny_gpt2, tmp_path):
     with open(tmp_path / "cli" / "report.json", encoding="utf-8") as f:
         assert json.loads(data) == json.load(f)  # the CLI's report, section for section
 
-    at.sidebar.number_input(key="picker_heads").set_value(2).run()  # another model: the report is built anew
+    at.session_state["picker_heads"] = 2  # a head count given: another model, whose report is built anew
+    at.run()
     assert not at.get("download_button") and at.sidebar.button(key="report_build")
 
 
