@@ -21,16 +21,17 @@ def _all_rows(model, with_heads: bool, shuffled: bool) -> topic.Spectra:
     steps = [(layer, part) for layer in range(model.cfg.n_layers or 0)
              for part in (["slots", "heads"] if with_heads else ["slots"])] + [(None, "slots")]
     work = StoppableProgress("Spectra of every matrix…", key="spectral_stop", on_stop=_stop)
-    slots, heads = [], []
+    slots, heads, outside = [], [], []  # outside: the embeddings' rows, listed first as before
     for i, (layer, part) in enumerate(steps):
         where = "embeddings" if layer is None else f"layer {layer}" + ("'s heads" if part == "heads" else "")
         work.update(i / len(steps), f"Spectra{' and shuffled baselines' if shuffled else ''}: {where}")
         if part == "slots":
-            slots += cached("spectral", "layer_slots", model, layer=layer, shuffled=shuffled)
+            (outside if layer is None else slots).extend(
+                cached("spectral", "layer_slots", model, layer=layer, shuffled=shuffled))
         else:
             heads += cached("spectral", "layer_heads", model, layer=layer, shuffled=shuffled)
     work.done()
-    return topic.assemble(slots, heads, shuffled)
+    return topic.assemble(outside + slots, heads, shuffled)
 
 
 def _stop() -> None:

@@ -47,3 +47,17 @@ def test_spectral_page_stopped_shuffled_shows_the_plain_spectra():
     assert not errors(at), errors(at)
     assert any("Shuffled baselines stopped" in i.value for i in at.info)
     assert charts(at) and "rand_alpha" not in at.selectbox(key="spectral_metric").options
+
+
+def test_distributions_page_every_layer_matches_compute_and_stops():
+    from adapters import open_model
+    from bundled import minilm_path
+    from topics import distributions as topic
+    at = run_page("pages/distributions.py")
+    assert not errors(at), errors(at)
+    table = next(d.value for d in at.dataframe)
+    want = topic.rows(topic.compute(open_model(minilm_path()), at.selectbox(key="distributions_matrix").value))
+    assert len(table) == len(want) == 6 and list(table.iloc[:, 0]) == [r[next(iter(r))] for r in want]
+    at.session_state["distributions_stopped"] = True  # as the Stop button's callback leaves it
+    at.run()
+    assert any(i.value.startswith("Stopped.") for i in at.info) and at.button(key="distributions_resume")
