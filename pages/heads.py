@@ -48,7 +48,8 @@ roles = cached("head_roles", "compute", model, progress="Reading each head's OV 
 if roles.scores:
     shown = [k for k in ("copying", "previous") if k in roles.scores]
     for column, key in zip(st.columns(len(shown)), shown):
-        column.altair_chart(charts.layer_head_map(roles.scores[key], roles_topic.SCORES[key]), width="stretch")
+        column.altair_chart(charts.layer_head_map(roles.scores[key], roles_topic.SCORES[key], roles_topic.RANGES[key]),
+                            width="stretch")
     st.markdown(roles_topic.reading(roles))
     with st.expander("Head-role table (every head, every score)"):
         st.dataframe(pd.DataFrame(roles.table()), hide_index=True, key="heads_roles_table")

@@ -20,6 +20,7 @@ from topics.heads import head_labels, layer_weights
 MAX_POSITIONS = 256  # positions the previous-token score reads (the first ones): (n_heads, 256, 256) at a time
 LOOP_BUDGET = 1e11  # multiply-adds for W_U @ W_E (d_model^2 d_vocab); past it the copying score is not computed
 VOCAB_CHUNK = 8192  # rows of W_E multiplied at a time, so W_U @ W_E runs in float32 without a float64 copy
+RANGES = {"copying": (-1.0, 1.0), "positive": (0.0, 1.0), "previous": (0.0, 1.0), "self": (0.0, 1.0)}
 COPYING, PREVIOUS = 0.5, 0.3  # a head reads as copying / previous-token past these (the reading's words only)
 SCORES = {  # key -> label shown to users
     "copying": "OV copying score (Re Σλ / Σ|λ| of W_E W_V W_O W_U)",
@@ -73,6 +74,8 @@ def _token_loop(model) -> tuple[np.ndarray | None, list[str]]:
 
 def _positions(model) -> tuple[np.ndarray | None, list[str]]:
     c = model.cfg
+    if not model.has("embed.W_E"):  # a vision tower's positions are patches: "previous" has no meaning there
+        return None, ["No token embedding: no previous-token score."]
     if c.positional != "learned" or not model.has("pos_embed.W_pos"):
         return None, [f"Positions are {c.positional}, not a learned table: no previous-token score from weights."]
     W_pos = model.weight("pos_embed.W_pos")[:MAX_POSITIONS]  # (n_pos, d_model)
@@ -83,6 +86,8 @@ def compute(model, progress=None) -> HeadRoles:
     """Copying, positive-eigenvalue share, previous-token and self scores of every head; one layer in memory at a time."""
     c = model.cfg
     layers = model.layers("attn.W_Q")
+    if not layers or not model.has_heads or not c.d_head:
+        return HeadRoles(list(layers), c.n_heads or 0, {}, ["No per-head attention weights to read."])
     loop, notes = _token_loop(model)
     W_pos, more = _positions(model)
     notes += more
@@ -162,4 +167,4 @@ def top_tokens(model, layer: int, k: int = 8) -> list[HeadTokens] | None:
     return out
 
 
-__all__ = ["HeadRoles", "HeadTokens", "SCORES", "compute", "reading", "top_tokens"]
+__all__ = ["HeadRoles", "HeadTokens", "RANGES", "SCORES", "compute", "reading", "top_tokens"]
