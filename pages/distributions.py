@@ -10,6 +10,7 @@ from topics.layers import matrix_slots, slot_layers
 from ui.cache import cached
 from ui.progress import StoppableProgress
 from ui.session import model_caption, require_model
+from ui.url_state import url_widget
 from ui.widgets import expert_choice
 
 STOPPED_KEY = "distributions_stopped"  # session_state: the Stop button was clicked (for one run)
@@ -36,14 +37,14 @@ if not choices:
     st.info("This checkpoint has no 2-D weight matrices to look at.")
     st.stop()
 per_layer = set(matrix_slots(model))
-choice = st.selectbox("Matrix", choices, index=choices.index(QKV) if QKV in choices else 0,
-                      key="distributions_matrix", format_func=lambda c: f"{c} (per layer)" if c in per_layer else c,
+choice = st.selectbox("Matrix", choices,
+                      key=url_widget("distributions_matrix", choices, default=QKV if QKV in choices else None), format_func=lambda c: f"{c} (per layer)" if c in per_layer else c,
                       help="Per-layer slots: pick the layer below. W_QKV is Q, K and V side by side.")
 choice = expert_choice(model, choice, st, "distributions_expert")
 layer = None
 if schema.split_expert(choice)[0] in per_layer:
     layers = slot_layers(model, choice)
-    layer = (st.select_slider("Layer", layers, value=layers[0], key="distributions_layer")
+    layer = (st.select_slider("Layer", layers, key=url_widget("distributions_layer", layers))
              if len(layers) > 1 else layers[0])
 log_scale = st.toggle("Log density axis (shows the tails)", key="distributions_log")
 

@@ -7,6 +7,7 @@ from topics import spectral as topic
 from ui.cache import cached
 from ui.progress import StoppableProgress
 from ui.session import model_caption, require_model
+from ui.url_state import url_widget
 
 METRICS = ["alpha", "alpha_weighted", "stable_rank", "log_spectral_norm", "log_frobenius_norm", "mp_spikes",
            "effective_rank", "ks_distance"]
@@ -70,7 +71,7 @@ if not result.slots:
     st.warning(topic.reading(result, with_skipped=False))
     st.stop()
 
-metric = st.selectbox("Metric", metrics, key="spectral_metric")
+metric = st.selectbox("Metric", metrics, key=url_widget("spectral_metric", metrics))
 st.altair_chart(charts.metric_by_layer(result.slots, metric), width="stretch")
 st.markdown(topic.reading(result, with_skipped=False))  # the skipped ones are in the warning above
 if model.layers("mlp.W_router"):
@@ -80,7 +81,7 @@ if model.layers("mlp.W_router"):
 st.subheader("One matrix's spectrum")
 by_name = {r["name"]: r for r in result.slots}
 left, mid, right = st.columns(3)
-chosen = by_name[left.selectbox("Matrix", list(by_name), key="spectral_matrix")]
+chosen = by_name[left.selectbox("Matrix", list(by_name), key=url_widget("spectral_matrix", list(by_name)))]
 is_attn = chosen["slot"] in schema.ATTN_WEIGHTS and any(r["layer"] == chosen["layer"] for r in result.heads)
 head = mid.selectbox("Head", [WHOLE] + list(range(model.cfg.n_heads or 0)) if is_attn else [WHOLE],
                      key="spectral_head")

@@ -36,7 +36,7 @@ def test_bundled_model_page_and_widgets():
     at.selectbox(key="heads_feature").set_value("weights").run()
     assert max(at.dataframe[-1].value["heads"]) == 9
     at.selectbox(key="heads_feature").set_value("roles").run()
-    assert tiles.title == "W_Q of layer 0, per head"
+    assert tiles.title == "W_Q of layer 0, per head" and tiles.spec["columns"] == 12  # one row across the page
     assert tile_heads(at) == sorted(f"H{h}" for h in range(12))
     assert tiles.rows[0] < 5000 and "block means" in tiles.subtitle
     assert head_map.title == "‖W_V W_O‖ (OV circuit, Frobenius)"

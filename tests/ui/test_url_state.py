@@ -88,3 +88,21 @@ def test_hosted_link_cannot_open_a_local_path(hosted):
     refused(at, "does not open files")
     at = open_link(model=minilm_path())  # the bundled model's own path is allowed (policy's trusted path)
     assert not errors(at), errors(at)
+
+
+@pytest.mark.parametrize("page, link, check", [
+    ("pages/spectral.py", {"spectral_metric": "stable_rank", "spectral_matrix": "blocks.3.attn.W_Q"},
+     lambda at: at.selectbox(key="spectral_matrix").value == "blocks.3.attn.W_Q"
+     and "stable_rank by layer and matrix" in [c.title for c in charts(at)]),
+    ("pages/distributions.py", {"distributions_matrix": "mlp.W_in", "distributions_layer": "3"},
+     lambda at: at.selectbox(key="distributions_matrix").value == "mlp.W_in"
+     and at.select_slider(key="distributions_layer").value == 3),
+    ("pages/matrices.py", {"matrices_name": "blocks.2.attn.W_O"},
+     lambda at: at.selectbox(key="matrices_name").value == "blocks.2.attn.W_O"),
+])
+def test_other_pages_main_widgets_round_trip(page, link, check, monkeypatch):
+    monkeypatch.delenv("WEIGHTS_HOSTED", raising=False)
+    at = open_link(page, model="bundled", **link)
+    assert not errors(at), errors(at)
+    assert check(at)
+    assert {k: params(at)[k] for k in link} == link  # written back as they were read
