@@ -25,7 +25,8 @@ import time
 # The report's sections, in the order it shows them: report.json key -> the topic (topics/) that computes it.
 # reporting/<key>.py turns the topic's result into a Section: section(result) -> Section.
 SECTIONS = {"architecture": "architecture", "positional": "positional", "distributions": "distributions",
-            "layers": "layers", "pca": "pca", "heads": "heads", "experts": "experts", "norms": "norms",
+            "layers": "layers", "pca": "pca", "heads": "heads",
+            "head_roles": "head_roles", "experts": "experts", "norms": "norms",
             "spectral": "spectral",
             "stats": "health"}
 TOPICS = list(SECTIONS)

@@ -5,6 +5,7 @@
 import streamlit as st
 
 from ui.picker import model_picker
+from ui.report_download import report_download
 from ui.session import hide_error_details_when_hosted
 
 st.set_page_config(page_title="Transformer weight explorer", page_icon=":material/biotech:", layout="wide")
@@ -34,4 +35,5 @@ SECTIONS = {
 
 page = st.navigation(SECTIONS, expanded=True)  # every page listed: past 12 Streamlit hides the rest
 model_picker()
+report_download()
 page.run()

@@ -174,7 +174,7 @@ def fill_in(cfg: ModelConfig) -> ModelConfig:
     if cfg.n_heads is None:
         cfg = cfg.with_notes(Note("heads-unknown", (
             "The number of attention heads is not in the checkpoint (no config.json, no header metadata, no "
-            "known default for these shapes), so per-head views are unavailable. Pass n_heads to open it with heads.")))
+            "known default for these shapes), so per-head views are unavailable until a head count is given (n_heads).")))
     return cfg
 
 

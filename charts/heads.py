@@ -34,8 +34,10 @@ def head_tiles(tiles: np.ndarray, labels: list[str], full_shape: tuple[int, int]
                                              f"{r}×{c} block means, to stay under {MAX_ROWS} cells"))
 
 
-def layer_head_map(values: np.ndarray, label: str) -> alt.Chart:
-    """Heatmap of one statistic, layers down, heads across (heads averaged in groups if too many)."""
+def layer_head_map(values: np.ndarray, label: str, domain: tuple[float, float] | None = None) -> alt.Chart:
+    """Heatmap of one statistic, layers down, heads across (heads averaged in groups if too many). A score with a
+    fixed range (`domain`: copying in [-1, 1], previous-token in [0, 1]) is drawn on it, diverging around 0 when the
+    range spans 0, so a colour means the same score in every model."""
     n_layers, n_heads = values.shape
     blocks = downsample(values, (n_layers, MAX_ROWS // n_layers))
     group = blocks.block[1]
@@ -43,9 +45,17 @@ def layer_head_map(values: np.ndarray, label: str) -> alt.Chart:
     df = pd.DataFrame({"layer": layers.ravel(), "head": heads.ravel(), "value": blocks.values.ravel()})
     note = f" (heads averaged in groups of {group})" if group > 1 else ""
     return alt.Chart(df).mark_rect().encode(
-        x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("value:Q", scale=alt.Scale(scheme="viridis"), title=None),
+        x=alt.X("head:O"), y=alt.Y("layer:O"), color=alt.Color("value:Q", scale=_score_scale(domain), title=None),
         tooltip=["layer", "head", alt.Tooltip("value:Q", format=".4g")],
     ).properties(title=label + note)
+
+
+def _score_scale(domain: tuple[float, float] | None) -> alt.Scale:
+    if domain is None:
+        return alt.Scale(scheme="viridis")
+    if domain[0] < 0 < domain[1]:
+        return alt.Scale(scheme="redblue", domain=list(domain), domainMid=0, reverse=True)
+    return alt.Scale(scheme="viridis", domain=list(domain))
 
 
 def depth_trend(values: np.ndarray, label: str) -> alt.LayerChart:

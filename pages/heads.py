@@ -3,9 +3,13 @@ import pandas as pd
 import streamlit as st
 
 from charts import heads as charts
+from topics import head_roles as roles_topic
 from topics import heads as topic
 from ui.cache import cached
 from ui.session import model_caption, require_model
+from ui.url_state import url_widget
+
+TILE_COLUMNS = 12  # tiles per row: 12 of ~100 px fill the wide layout, so GPT-2's 12 heads are one row
 
 st.title("Attention heads")
 model = require_model()
@@ -16,22 +20,23 @@ if not model.has_heads:
     st.stop()
 layers = model.layers("attn.W_Q")
 
-layer = st.selectbox("Layer", layers, key="heads_layer")
+layer = st.selectbox("Layer", layers, key=url_widget("heads_layer", layers))
 
 st.subheader("Each head's weights")
-weight = st.radio("Weight", ["W_Q", "W_K", "W_V", "W_O"], horizontal=True, key="heads_weight",
+weight = st.radio("Weight", topic.SLOTS, horizontal=True, key=url_widget("heads_weight", topic.SLOTS),
                   help="W_K and W_V have one matrix per key/value head (fewer than the query heads under GQA).")
 tiles = cached("heads", "tiles", model, "Downsampling each head's matrix…", layer=layer, weight=weight)
 kv_note = weight in ("W_K", "W_V") and c.n_kv_heads != c.n_heads
 labels = [f"KV{g}" for g in range(len(tiles.values))] if kv_note else topic.head_labels(len(tiles.values))
-st.altair_chart(charts.head_tiles(tiles.values, labels, tiles.shape, tiles.axes, tiles.title))
+st.altair_chart(charts.head_tiles(tiles.values, labels, tiles.shape, tiles.axes, tiles.title,
+                                  columns=min(len(labels), TILE_COLUMNS)))
 if kv_note:
     st.caption(f"{c.n_kv_heads} key/value heads, each shared by {c.n_heads // c.n_kv_heads} query heads.")
 
 st.subheader("Per-head statistics")
 stats = cached("heads", "statistics", model, "Computing per-head statistics for every layer…")
-stat = st.selectbox("Statistic", list(topic.STATISTICS), format_func=topic.STATISTICS.get, key="heads_stat",
-                    index=list(topic.STATISTICS).index("ov_norm"))
+stat = st.selectbox("Statistic", list(topic.STATISTICS), format_func=topic.STATISTICS.get,
+                    key=url_widget("heads_stat", list(topic.STATISTICS), default="ov_norm"))
 label = topic.STATISTICS[stat]
 left, right = st.columns(2)
 left.altair_chart(charts.layer_head_map(stats[stat], label), width="stretch")
@@ -41,10 +46,34 @@ with st.expander(f"Every statistic of layer {layer}'s heads"):
     st.dataframe(pd.DataFrame({topic.STATISTICS[k]: v[layers.index(layer)] for k, v in stats.items()},
                               index=topic.head_labels(c.n_heads)), key="heads_table")
 
+st.subheader("What each head does")
+roles = cached("head_roles", "compute", model, progress="Reading each head's OV and positional circuits…")
+if roles.scores:
+    shown = [k for k in ("copying", "previous") if k in roles.scores]
+    for column, key in zip(st.columns(len(shown)), shown):
+        column.altair_chart(charts.layer_head_map(roles.scores[key], roles_topic.SCORES[key], roles_topic.RANGES[key]),
+                            width="stretch")
+    st.markdown(roles_topic.reading(roles))
+    with st.expander("Head-role table (every head, every score)"):
+        st.dataframe(pd.DataFrame(roles.table()), hide_index=True, key="heads_roles_table")
+    if st.toggle(f"Tokens each head of layer {layer} maps most (needs the checkpoint's tokenizer)", key="heads_tokens"):
+        tokens = cached("head_roles", "top_tokens", model, "Reading each head's OV circuit in token space…", layer=layer)
+        if tokens is None:
+            st.info("No tokenizer.json or vocab.txt beside the weights, so tokens have no names here.")
+        else:
+            st.dataframe(pd.DataFrame([{"head": t.head, "copies most": " · ".join(w for w, _ in t.copied),
+                                        "strongest mapping reads": " · ".join(t.reads),
+                                        "… and writes": " · ".join(t.writes), "strength": t.strength}
+                                       for t in tokens]), hide_index=True, width="stretch", key="heads_tokens_table")
+else:
+    st.info(roles_topic.reading(roles))
+
 st.subheader("Which heads resemble each other")
-scope = st.radio("Heads to cluster", [f"Layer {layer}", "All layers"], horizontal=True, key="heads_scope")
+scopes = [f"Layer {layer}", "All layers"]
+scope = st.radio("Heads to cluster", scopes, horizontal=True, key=url_widget("heads_scope", scopes))
 feature = st.selectbox("Describe each head by", list(topic.FEATURES), format_func=topic.FEATURES.get,
-                       key="heads_feature")
+                       key=url_widget("heads_feature", list(topic.FEATURES),
+                                      default=topic.ROLES if roles.scores else "weights"))
 chosen = (layer,) if scope != "All layers" else tuple(layers)
 n_points = len(chosen) * c.n_heads
 feature, instead = topic.feature_for(model, feature, n_points)
@@ -62,7 +91,8 @@ if clustering.dropped:
                + ", ".join(clustering.dropped[:20]) + ("…" if len(clustering.dropped) > 20 else ""))
 n_points = len(clustering.labels)
 max_k = min(n_points, 12)
-k = st.slider("Clusters (k)", 2, max_k, min(4, max_k), key="heads_k") if max_k > 2 else max_k
+k = (st.slider("Clusters (k)", 2, max_k, key=url_widget("heads_k", low=2, high=max_k, default=min(4, max_k))) if max_k > 2
+     else max_k)
 links, leaves = topic.dendrogram_links(clustering, k)
 st.altair_chart(charts.dendrogram(links, leaves, f"Ward clustering of {n_points} heads: {topic.FEATURES[feature]}"))
 if len(leaves) < n_points:

@@ -7,13 +7,15 @@ from charts import matrices as charts
 from topics import matrices as topic
 from ui.cache import cached
 from ui.session import model_caption, require_model
+from ui.url_state import url_widget
 from ui.widgets import expert_choice
 
 st.title("Matrix heatmaps")
 model = require_model()
 model_caption(model)
 
-name = st.selectbox("Matrix", matrix_names(model), key="matrices_name",
+names = matrix_names(model)
+name = st.selectbox("Matrix", names, key=url_widget("matrices_name", names),
                     help="Schema slots per layer, the derived W_QKV (Q, K, V side by side), and raw "
                          "checkpoint tensors as stored ('raw:')")
 if not name.startswith(RAW) and schema.parse(name).slot in schema.EXPERT_SLOTS:  # one expert, or all of them

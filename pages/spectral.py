@@ -6,27 +6,45 @@ from analyses.spectral_reading import flagged, metric_help, metric_label
 from charts import spectral as charts
 from topics import spectral as topic
 from ui.cache import cached
+from ui.progress import StoppableProgress
 from ui.results_view import results_folder, spectra_in
 from ui.session import model_caption, require_model
+from ui.url_state import url_widget
 
 METRICS = ["alpha", "alpha_weighted", "stable_rank", "log_spectral_norm", "log_frobenius_norm", "mp_spikes",
            "effective_rank", "ks_distance"]
 SHUFFLED_METRICS = ["rand_alpha", "learned_spikes"]  # only with the shuffled baselines
 WHOLE = "whole matrix"
+STOPPED_KEY = "spectral_stopped"  # session_state: what the Stop button stopped ("shuffled" or "all"), for one run
 
 
 def _all_rows(model, with_heads: bool, shuffled: bool) -> topic.Spectra:
-    """Layer by layer through the cache, so the first visit shows progress and later ones are instant."""
-    groups = [None] + list(range(model.cfg.n_layers or 0))
-    bar = st.progress(0.0, "Spectra of every matrix…")
-    slots, heads = [], []
-    for i, layer in enumerate(groups):
-        bar.progress(i / len(groups), f"Spectra: {'embeddings' if layer is None else f'layer {layer}'}")
-        slots += cached("spectral", "layer_slots", model, layer=layer, shuffled=shuffled)
-        if with_heads and layer is not None:
+    """Layer by layer through the cache, so the first visit shows progress (and can be stopped) and later ones are
+    instant. The embeddings, the largest matrices, come last, so the bar moves from the start."""
+    steps = [(layer, part) for layer in range(model.cfg.n_layers or 0)
+             for part in (["slots", "heads"] if with_heads else ["slots"])] + [(None, "slots")]
+    work = StoppableProgress("Spectra of every matrix…", key="spectral_stop", on_stop=_stop)
+    slots, heads, outside = [], [], []  # outside: the embeddings' rows, listed first as before
+    for i, (layer, part) in enumerate(steps):
+        where = "embeddings" if layer is None else f"layer {layer}" + ("'s heads" if part == "heads" else "")
+        work.update(i / len(steps), f"Spectra{' and shuffled baselines' if shuffled else ''}: {where}")
+        if part == "slots":
+            (outside if layer is None else slots).extend(
+                cached("spectral", "layer_slots", model, layer=layer, shuffled=shuffled))
+        else:
             heads += cached("spectral", "layer_heads", model, layer=layer, shuffled=shuffled)
-    bar.empty()
-    return topic.assemble(slots, heads, shuffled)
+    work.done()
+    return topic.assemble(outside + slots, heads, shuffled)
+
+
+def _stop() -> None:
+    """The Stop button's callback, run before the page: stopping the shuffled baselines switches them off (the page
+    then shows the plain spectra); otherwise the page stops until the next click."""
+    if st.session_state.get("spectral_shuffled"):
+        st.session_state["spectral_shuffled"] = False
+        st.session_state[STOPPED_KEY] = "shuffled"
+    else:
+        st.session_state[STOPPED_KEY] = "all"
 
 
 st.title("Training quality (spectra)")
@@ -45,6 +63,14 @@ with_heads = left.toggle("Per-head diagnostics", value=True, key="spectral_heads
 shuffled = right.toggle("Shuffled baselines (slower)", value=False, key="spectral_shuffled",
                         help="Each matrix beside a copy with its entries shuffled: correlation traps, learned "
                              "spikes. A second decomposition of everything, about 4x the time.")
+stopped = st.session_state.pop(STOPPED_KEY, None)
+if stopped == "shuffled":
+    st.info("Shuffled baselines stopped and switched off; the layers they finished are kept, so switching them on "
+            "again goes on from there.")
+elif stopped == "all":
+    st.info("Stopped. The layers finished are kept: click **Go on** to compute the rest.")
+    st.button("Go on", key="spectral_resume")
+    st.stop()
 metrics = METRICS + SHUFFLED_METRICS if shuffled else METRICS
 result = _all_rows(model, with_heads, shuffled)
 if result.skipped:
@@ -53,7 +79,7 @@ if not result.slots:
     st.warning(topic.reading(result, with_skipped=False))
     st.stop()
 
-metric = st.selectbox("Metric", metrics, key="spectral_metric", format_func=metric_label)
+metric = st.selectbox("Metric", metrics, key=url_widget("spectral_metric", metrics), format_func=metric_label)
 st.caption(f"**{metric_label(metric)}**: {metric_help(metric)}.")
 st.altair_chart(charts.metric_by_layer(result.slots, metric), width="stretch")
 st.markdown(topic.reading(result, with_skipped=False))  # the skipped ones are in the warning above
@@ -68,7 +94,7 @@ if model.layers("mlp.W_router"):
 st.subheader("One matrix's spectrum")
 by_name = {r["name"]: r for r in result.slots}
 left, mid, right = st.columns(3)
-chosen = by_name[left.selectbox("Matrix", list(by_name), key="spectral_matrix")]
+chosen = by_name[left.selectbox("Matrix", list(by_name), key=url_widget("spectral_matrix", list(by_name)))]
 is_attn = chosen["slot"] in schema.ATTN_WEIGHTS and any(r["layer"] == chosen["layer"] for r in result.heads)
 head = mid.selectbox("Head", [WHOLE] + list(range(model.cfg.n_heads or 0)) if is_attn else [WHOLE],
                      key="spectral_head")

@@ -20,7 +20,7 @@ from adapters import schema
 from analyses import finite
 from analyses.attention import LayerWeights
 from analyses.heads import (
-    FEATURES,
+    FEATURES as WEIGHT_FEATURES,
     SLOTS,
     STATISTICS,
     Clustering,
@@ -38,7 +38,7 @@ from analyses.heads import (
 )
 from topics.skipped import Skipped, words
 
-__all__ = ["FEATURES", "STATISTICS", "Clustering", "Heads", "NO_HEADS", "Tiles", "clustering", "clustering_reading",
+__all__ = ["FEATURES", "ROLES", "STATISTICS", "Clustering", "Heads", "NO_HEADS", "Tiles", "clustering", "clustering_reading",
            "compute", "dendrogram_links", "feature_for", "head_labels", "layer_weights", "reading", "statistic_reading",
            "statistics", "tiles"]
 
@@ -47,6 +47,8 @@ NO_HEADS = ("This model has no per-head view: the number of attention heads is u
 LAYER_K, MODEL_K = 4, 6  # clusters per layer, and across all layers, in `compute`
 TILE_CELLS = 4999  # block means in one tile chart: under the 5000 rows a chart holds (charts.MAX_ROWS)
 _WEIGHTS = dict(zip(SLOTS, schema.ATTN_WEIGHTS))  # a head's weight ('W_Q', ...) -> its schema slot
+ROLES = "roles"  # heads described by what they do (topics.head_roles): flattened weights lump most heads together
+FEATURES = {ROLES: "what the head does: OV copying, previous-token and self scores", **WEIGHT_FEATURES}
 
 
 def layer_weights(model, layer: int) -> LayerWeights:
@@ -68,6 +70,12 @@ def clustering(model, layers: tuple[int, ...], feature: str = "weights") -> Clus
     """Ward clustering of every head of `layers` by `feature` (a key of FEATURES); heads are 'H3' within one
     layer, 'L3H7' across several. Heads with NaN or Inf weights are left out (`dropped`); None when fewer
     than two heads are left."""
+    if feature == ROLES:
+        from topics import head_roles  # it reads heads through this module
+
+        features = head_roles.compute(model).features(layers)  # (len(layers) * n_heads, n_scores)
+        labels = [lab for l in layers for lab in head_labels(model.cfg.n_heads, None if len(layers) == 1 else l)]
+        return ward(features, labels) if features.shape[1] and clusterable(features).sum() >= 2 else None
     features, labels = [], []
     for l in layers:  # one layer's weights in memory at a time
         f = head_features(layer_weights(model, l), feature)  # (n_heads, n_features)
@@ -92,6 +100,8 @@ def feature_for(model, feature: str, n_heads: int) -> tuple[str, str | None]:
     """(the feature to cluster `n_heads` heads by, why it is not `feature` or None): a feature whose numbers
     for that many heads would not fit in memory gives way to the QK and OV singular-value profiles."""
     c = model.cfg
+    if feature == ROLES:
+        return feature, None  # a few numbers per head
     affordable = affordable_feature(feature, n_heads, c.d_model, c.d_head)
     if affordable == feature:
         return feature, None

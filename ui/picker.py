@@ -12,10 +12,13 @@ from adapters.policy import HubSource, parse_hub_source
 from adapters.units import human_bytes
 from bundled import BUNDLED_NAME, minilm_path
 from topics import results
+from ui import url_state
 from ui.uploads import take_upload
 from ui.session import (
     HEADS_KEY,
+    NEEDS_HEADS_KEY,
     SOURCE_KEY,
+    UploadRef,
     current_source,
     display_name,
     is_hosted,
@@ -33,7 +36,9 @@ RESULTS = "A results folder (a report's metrics.parquet)…"  # topics/results.p
 def model_picker() -> None:
     st.sidebar.header("Model")
     hosted = is_hosted()
-    choices = ([BUNDLED_NAME] if minilm_path() else []) + SUGGESTED + [OTHER_HUB] + ([] if hosted else [PATH, RESULTS]) + [UPLOAD]
+    choices = (([BUNDLED_NAME] if minilm_path() else []) + SUGGESTED + [OTHER_HUB]
+               + ([] if hosted else [PATH, RESULTS]) + [UPLOAD])
+    _restore_from_url(choices)
     choice = st.sidebar.selectbox("Checkpoint", choices, key="picker_choice",
                                   index=choices.index(_choice_for(current_source(), choices)))
     if choice not in choices:  # a stale choice (e.g. the path option, once hosted)
@@ -60,12 +65,43 @@ def model_picker() -> None:
         take_upload(st.sidebar, "Weights (.safetensors, .gguf)", "picker_upload", SOURCE_KEY)
     if source is not None and source != st.session_state.get(SOURCE_KEY):
         st.session_state[SOURCE_KEY] = source
-    heads = st.sidebar.number_input("Heads (only if the checkpoint does not say)", min_value=0, value=0,
-                                    step=1, key="picker_heads", help="0 = read from config.json or the file")
-    st.session_state[HEADS_KEY] = int(heads) or None
+    heads = None
+    if st.session_state.get("picker_heads") or st.session_state.get(NEEDS_HEADS_KEY) == repr(
+            st.session_state.get(SOURCE_KEY)):  # only when the checkpoint does not say (or a head count was given)
+        heads = st.sidebar.number_input("Heads", min_value=0, step=1, key="picker_heads",
+                                        help="The checkpoint does not say how many attention heads it has: enter "
+                                             "it for the per-head views (0 = unknown). Uploading its config.json "
+                                             "with the weights does the same.")
+    st.session_state[HEADS_KEY] = int(heads or 0) or None
+    _publish(st.session_state.get(SOURCE_KEY), st.session_state[HEADS_KEY])
     st.sidebar.caption(f"Looking at: **{display_name(st.session_state.get(SOURCE_KEY))}**")
     if hosted:
         st.sidebar.caption("Hosted: Hub ids and uploads only, within a size limit.")
+
+
+def _restore_from_url(choices: list[str]) -> None:
+    """Once per session: the model and head count a link names, set as if they had been chosen in the sidebar (the
+    source is then opened under the same policy as a typed one)."""
+    source = url_state.first_sight(url_state.MODEL)
+    if source:
+        source = minilm_path() if source == url_state.BUNDLED else source
+        if source:
+            choice = _choice_for(source, choices)
+            st.session_state.update({SOURCE_KEY: source, "picker_choice": choice})
+            if choice in (OTHER_HUB, PATH):
+                st.session_state["picker_hub" if choice == OTHER_HUB else "picker_path"] = source
+    heads = url_state.first_sight(url_state.HEADS)
+    if heads and heads.isdigit():
+        st.session_state["picker_heads"] = int(heads)
+
+
+def _publish(source, heads: int | None) -> None:
+    """The model in the URL: a Hub id or path as typed, the bundled model by name; an upload cannot be linked to."""
+    if isinstance(source, UploadRef) or not isinstance(source, str):
+        url_state.publish(url_state.MODEL, None)
+    else:
+        url_state.publish(url_state.MODEL, url_state.BUNDLED if source == minilm_path() else source)
+    url_state.publish(url_state.HEADS, heads)
 
 
 def hub_choices(text: str) -> str:

@@ -11,6 +11,9 @@ An upload is spooled to a temp file at once and kept as an `UploadRef`: its byte
 from __future__ import annotations
 
 import contextvars
+import dataclasses
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -23,11 +26,14 @@ from adapters.hub import DownloadCancelled, progress_text, progress_to
 from adapters.policy import env_hosted
 from adapters.sources import locate
 from bundled import minilm_path, source_label
+from ui import url_state
 
 SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path), an UploadRef, or fresh upload bytes
 HEADS_KEY = "model_n_heads"
 STACK_KEY = "model_stack"  # which stack of layers the pages show, for a model with more than one
 UPLOADS_KEY = "model_uploads"  # session_state: {UploadRef.key: Located}, this session's spooled uploads
+NEEDS_HEADS_KEY = "model_needs_heads"  # session_state: the source opened without a head count (shows the Heads box)
+HEADS_HINT = " Enter it in the sidebar's **Heads** box (it appears when the checkpoint does not say)."
 CANCELLED_KEY = "model_download_cancelled"  # session_state: the Hub source whose download the user cancelled
 _UPLOADS_KEPT = 3  # the sidebar's model, the compare page's, and one being replaced
 
@@ -40,6 +46,7 @@ class UploadRef:
     name: str
     key: str
     error: str | None = None
+    config: bool = False  # a config.json was uploaded with it
 
 
 def default_source() -> str | None:
@@ -134,8 +141,9 @@ class _DownloadProgress:
             self.bar.progress(min(done / total, 1.0) if total else 0.0, text=f"Downloading {self.source}: {text}")
 
 
-def accept_upload(upload) -> UploadRef:
-    """Spool an upload to disk within the size limit and keep only a reference to it.
+def accept_upload(upload, config: dict | None = None) -> UploadRef:
+    """Spool an upload to disk within the size limit and keep only a reference to it; `config`, the checkpoint's
+    config.json uploaded beside it (ui/uploads.read_config), is read as if it lay beside the file.
 
     After this nothing needs the uploaded bytes: the caller drops them (see ui/picker.py).
     The same upload seen again (the compare page reruns) is not spooled twice.
@@ -143,18 +151,24 @@ def accept_upload(upload) -> UploadRef:
     name = display_name(upload)
     file_id = getattr(upload, "file_id", None) or uuid.uuid4().hex  # plain bytes: never taken for another
     key = f"{file_id}:{name}:{getattr(upload, 'size', '')}"
+    digest = hashlib.sha1(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16] if config is not None else None
+    if digest:  # another config is another model
+        key += f":config:{digest}"
     uploads = st.session_state.setdefault(UPLOADS_KEY, {})
     if key not in uploads:
         try:
-            uploads[key] = locate(upload, policy())
+            located = locate(upload, policy())
         except LoadError as e:
-            return UploadRef(name, key, str(e))
+            return UploadRef(name, key, str(e), config is not None)
+        if config is not None:
+            located = dataclasses.replace(located, config=config, identity=f"{located.identity}:config:{digest}")
+        uploads[key] = located
         current = st.session_state.get(SOURCE_KEY)
         for old in [k for k in uploads if k != key and not (isinstance(current, UploadRef) and current.key == k)]:
             if len(uploads) <= _UPLOADS_KEPT:
                 break
             del uploads[old]  # its temp file goes when no cached Model holds it
-    return UploadRef(name, key)
+    return UploadRef(name, key, None, config is not None)
 
 
 def open_source(source, n_heads: int | None = None) -> Model:
@@ -209,6 +223,9 @@ def require_model() -> Model:
         st.error(f"Could not open **{display_name(source)}**: unexpected {type(e).__name__} ({str(e)[:200]}). "
                  "Choose another model; please report this checkpoint.")
         st.stop()
+    if model.cfg.n_heads is None and st.session_state.get(NEEDS_HEADS_KEY) != repr(source):
+        st.session_state[NEEDS_HEADS_KEY] = repr(source)
+        st.rerun()  # once per source: the sidebar, drawn before the page, then shows the Heads box
     notice = getattr(getattr(model, "located", None), "notice", None)
     if notice:  # e.g. the Hub was down and the cached copy was opened
         st.warning(f"**{display_name(source)}**: {notice}.")
@@ -224,11 +241,15 @@ def choose_stack(model: Model):
     main = "decoder" if "encoder" in views else "text tower" if "vision" in views else "main stack"
     labels = {"blocks": main, "encoder": "encoder", "vision": "vision tower",
               "cross": "decoder's cross-attention (reads the encoder)"}
+    linked = url_state.first_sight(url_state.STACK)
+    if linked in views:
+        st.session_state[STACK_KEY] = linked
     if st.session_state.get(STACK_KEY) not in views:
         st.session_state.pop(STACK_KEY, None)  # a choice made for another model
     stack = st.sidebar.radio("Layers of", views, key=STACK_KEY, format_func=lambda s: labels.get(s, s),
                              help="This model has more than one stack of layers (or a decoder that attends to "
                                   "an encoder); the pages show one at a time.")
+    url_state.publish(url_state.STACK, None if stack == views[0] else stack)
     return model.view(stack)
 
 
@@ -238,7 +259,7 @@ def model_caption(model: Model) -> None:
     st.caption(f"**{display_name(current_source())}** · {model.arch} · {c.n_layers} layers · "
                f"d_model {c.d_model} · {heads if c.n_heads else 'heads unknown'}")
     for note in c.notes:
-        st.info(note.text)
+        st.info(note.text + (HEADS_HINT if note.kind == "heads-unknown" else ""))
 
 
 def open_adapter_over(model: Model, folder: str) -> Model:

@@ -13,6 +13,10 @@ def tile_heads(at) -> list[str]:
     return sorted({row["head"] for row in charts(at)[0].data[0]})
 
 
+def roles_table(at):
+    return next(d.value for d in at.dataframe if "layer" in d.value and "head" in d.value)
+
+
 def dendrogram_title(chart) -> str:
     return chart.spec["vconcat"][0]["title"]
 
@@ -21,8 +25,18 @@ def test_bundled_model_page_and_widgets():
     at = run_page(PAGE)
     assert not errors(at), errors(at)
     assert at.title[0].value == "Attention heads"
-    tiles, head_map, trend, tree = charts(at)
-    assert tiles.title == "W_Q of layer 0, per head"
+    tiles, head_map, trend, copying, previous, tree = charts(at)
+    assert copying.title.startswith("OV copying score") and previous.title.startswith("previous-token score")
+    assert any("look copying" in m.value and "W_Eᵀ stands for W_U" in m.value for m in at.markdown)
+    roles = roles_table(at)
+    assert len(roles) == 72 and roles.filter(like="copying").abs().max().max() <= 1
+    assert at.selectbox(key="heads_feature").value == "roles"  # the default: what the heads do
+    assert "what the head does" in dendrogram_title(tree)
+    assert max(at.dataframe[-1].value["heads"]) <= 6  # flattened weights put 9 of layer 0's 12 heads in one cluster
+    at.selectbox(key="heads_feature").set_value("weights").run()
+    assert max(at.dataframe[-1].value["heads"]) == 9
+    at.selectbox(key="heads_feature").set_value("roles").run()
+    assert tiles.title == "W_Q of layer 0, per head" and tiles.spec["columns"] == 12  # one row across the page
     assert tile_heads(at) == sorted(f"H{h}" for h in range(12))
     assert tiles.rows[0] < 5000 and "block means" in tiles.subtitle
     assert head_map.title == "‖W_V W_O‖ (OV circuit, Frobenius)"
@@ -35,6 +49,9 @@ def test_bundled_model_page_and_widgets():
     at.selectbox(key="heads_layer").set_value(3).run()
     assert charts(at)[0].title == "W_Q of layer 3, per head"
     assert [r["value"] for r in charts(at)[0].data[0]] != [r["value"] for r in tiles.data[0]]
+    at.toggle(key="heads_tokens").set_value(True).run()
+    tokens = next(d.value for d in at.dataframe if "copies most" in d.value)
+    assert len(tokens) == 12 and tokens["copies most"].str.contains("·").all()  # MiniLM's vocab.txt words
     at.radio(key="heads_weight").set_value("W_O").run()
     assert not errors(at), errors(at)
     tiles2 = charts(at)[0]
@@ -54,7 +71,7 @@ def test_bundled_model_page_and_widgets():
     assert not errors(at), errors(at)
     table = at.dataframe[-1].value
     assert table["heads"].sum() == 72 and table["members"].str.contains(r"L\d+H\d+").all()
-    tree = charts(at)[3]
+    tree = charts(at)[-1]
     leaves = [{row["label"] for row in rows} for rows in tree.data if rows and "label" in rows[0]]
     assert leaves == [{f"L{l}H{h}" for l in range(6) for h in range(12)}]
     assert "72 heads" in dendrogram_title(tree) and "singular-value" in dendrogram_title(tree)
@@ -65,8 +82,10 @@ def test_tiny_gpt2(tmp_path):
     build("gpt2", tmp_path, n_embd=32, n_layer=3, n_head=4, vocab_size=60, n_positions=16)
     at = run_page(PAGE, source=str(tmp_path))
     assert not errors(at), errors(at)
-    assert len(charts(at)) == 4
+    assert len(charts(at)) == 6  # tiles, statistic map and trend, copying and previous-token maps, dendrogram
     assert tile_heads(at) == ["H0", "H1", "H2", "H3"]
+    at.toggle(key="heads_tokens").set_value(True).run()
+    assert any("No tokenizer.json or vocab.txt" in i.value for i in at.info)
     assert any(m.value.startswith("Cut into") for m in at.markdown)
     at.radio(key="heads_scope").set_value("All layers").run()
     assert at.dataframe[-1].value["heads"].sum() == 12
@@ -79,6 +98,7 @@ def test_llama_with_grouped_query_attention(tmp_path):
     at = run_page(PAGE, source=str(tmp_path))
     assert not errors(at), errors(at)
     assert len(tile_heads(at)) == 8
+    assert any("Positions are rotary" in m.value for m in at.markdown)  # a copying score, no previous-token one
     at.radio(key="heads_weight").set_value("W_K").run()
     assert not errors(at), errors(at)
     assert tile_heads(at) == ["KV0", "KV1"]
