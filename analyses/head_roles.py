@@ -26,9 +26,15 @@ def token_loop(W_E: np.ndarray, W_U: np.ndarray) -> np.ndarray:
 
 def ov_eigenvalues(W_V: np.ndarray, W_O: np.ndarray, loop: np.ndarray) -> np.ndarray:
     """Non-zero eigenvalues of each head's W_E W_V W_O W_U: W_V (n, d_model, d_head), W_O (n, d_head, d_model),
-    loop = token_loop(W_E, W_U). Returns (n, d_head) complex."""
-    small = np.asarray(W_O, np.float64) @ loop @ np.asarray(W_V, np.float64)  # (n, d_head, d_head)
-    return np.linalg.eigvals(small)
+    loop = token_loop(W_E, W_U). Returns (n, d_head) complex; NaN for a head whose circuit holds NaN or Inf (broken
+    weights, or products past float64's range), which has no eigenvalues."""
+    with np.errstate(all="ignore"):
+        small = np.asarray(W_O, np.float64) @ loop @ np.asarray(W_V, np.float64)  # (n, d_head, d_head)
+    out = np.full(small.shape[:2], np.nan, dtype=complex)
+    finite = np.isfinite(small).all(axis=(1, 2))
+    if finite.any():
+        out[finite] = np.linalg.eigvals(small[finite])
+    return out
 
 
 def copying_score(eigenvalues: np.ndarray) -> np.ndarray:

@@ -89,8 +89,12 @@ def compute(model, progress=None) -> HeadRoles:
     if not layers or not model.has_heads or not c.d_head:
         return HeadRoles(list(layers), c.n_heads or 0, {}, ["No per-head attention weights to read."])
     loop, notes = _token_loop(model)
+    if loop is not None and not np.isfinite(loop).all():  # broken embeddings: reported by Tensor health
+        loop, notes = None, notes + ["W_U W_E holds NaN or Inf (see Tensor health): no copying score."]
     W_pos, more = _positions(model)
     notes += more
+    if W_pos is not None and not np.isfinite(W_pos).all():
+        W_pos, notes = None, notes + ["W_pos holds NaN or Inf (see Tensor health): no previous-token score."]
     causal = not model.family.encoder
     scale = c.attn_scale if c.attn_scale is not None else 1.0 / np.sqrt(c.d_head)
     per: dict[str, list[np.ndarray]] = {k: [] for k in SCORES}
@@ -123,6 +127,9 @@ def reading(result: HeadRoles) -> str:
             continue
         v = result.scores[key]
         found = [f"L{result.layers[i]}H{h} ({v[i, h]:+.2f})" for i, h in zip(*np.nonzero(v > threshold))]
+        if np.isnan(v).all():
+            parts.append(f"No {label} score could be computed (NaN or Inf in the weights it needs).")
+            continue
         best = np.unravel_index(np.nanargmax(v), v.shape)
         head = f"L{result.layers[best[0]]}H{best[1]}"
         text = (f"**{len(found)} of {v.size} heads** look {label} (score > {threshold}): " + ", ".join(found[:12])
