@@ -2,9 +2,9 @@
 import streamlit as st
 
 from adapters import schema
-from analyses.spectral_reading import flagged, metric_help, metric_label
 from charts import spectral as charts
 from topics import spectral as topic
+from topics.spectral import flagged, metric_help, metric_label
 from ui.cache import cached
 from ui.progress import StoppableProgress
 from ui.results_view import results_folder, spectra_in

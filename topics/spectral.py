@@ -23,6 +23,8 @@ from topics.executor import LOCAL, Executor, Progress, quiet
 from topics.skipped import Skipped, words
 
 HEAD_KINDS = spectral_rows.HEAD_KINDS
+# the metrics' names and explanations, and the flagged lines, as the page shows them (pages import topics only)
+flagged, metric_help, metric_label = spectral_reading.flagged, spectral_reading.metric_help, spectral_reading.metric_label
 FLAGGED = 8  # verdict lines listed under the summary, the most extreme first
 NO_MATRICES = f"No weight matrix of this model has at least {spectral_rows.MIN_EVALS} eigenvalues."
 
