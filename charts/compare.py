@@ -59,9 +59,12 @@ def head_change_map(grid: list[dict], slot: str, snr: bool = False) -> alt.Chart
     field, title = ("snr_db", "SNR (dB)") if snr else ("rel_change", "relative change")
     if snr and len(df):
         df = df.assign(snr_db=df["snr_db"].where(np.isfinite(df["snr_db"])))  # an exact copy has no finite SNR
+    # relative change from 0: a slot that did not change is all dark, not the middle colour of an empty range
+    top = float(df[field].max()) if len(df) and np.isfinite(df[field].max()) else 0.0
+    scale = alt.Scale(scheme="viridis") if snr else alt.Scale(scheme="viridis", domain=[0, max(top, 1e-12)])
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("head:O", title="head"), y=alt.Y("layer:O", title="layer"),
-        color=alt.Color(f"{field}:Q", title=title, scale=alt.Scale(scheme="viridis")),
+        color=alt.Color(f"{field}:Q", title=title, scale=scale, legend=alt.Legend(format=".1f" if snr else ".1%")),
         tooltip=["layer", "head", alt.Tooltip(f"{field}:Q", format=".1f" if snr else ".3%", title=title)],
     ).properties(title=f"{slot[5:]}: {title} per head", height=map_height(n_layers))
 
