@@ -50,7 +50,7 @@ def report_download(container=None) -> None:
 
 def _build(model, container) -> tuple[bytes, bytes]:
     """report.build + report.write into a temporary folder: (report.html, report.json) as bytes."""
-    import report  # the CLI's module: its sections, cache and writer, loaded only when a report is asked for
+    from reporting import assemble as report  # the report's engine, loaded only when a report is asked for
     from reporting.cache import SectionCache
 
     container.button("Stop", key="report_stop", help="Stops the build; finished sections stay cached.")
