@@ -147,6 +147,11 @@ def _stored_shape(model, name: str, across_families: bool) -> tuple:
     return shapes[0] if len(shapes) == 1 else tuple(shapes)
 
 
+def _percent(rel: float) -> str:
+    """A relative change in words: '16.76%', or what an infinite one means (A was all zero)."""
+    return f"{rel:.2%}" if np.isfinite(rel) else "∞ (all zero in A)"
+
+
 def _dims(shape) -> str:
     return " x ".join(map(str, shape)) or "a scalar"
 
@@ -286,7 +291,7 @@ def reading(result: Comparison, label_a: str = "A", label_b: str = "B") -> str:
     top = max(changed, key=lambda d: d.rel_change)
     median = float(np.median([d.rel_change for d in diffs]))
     text = warning + (f"{len(changed)} of {len(diffs)} shared tensors differ. The median relative change is "
-                      f"**{median:.2%}**; the largest is `{top.name}` at **{top.rel_change:.2%}** "
+                      f"**{median:.2%}**; the largest is `{top.name}` at **{_percent(top.rel_change)}** "
                       f"(cosine {top.cosine:.3f}).")
     low = result.low_rank()
     if low:

@@ -193,7 +193,14 @@ def reading(run: Run) -> str:
     if not moved:
         return f"{len(run.steps)} checkpoints; no layer tensor could be compared."
     top = max(moved, key=lambda r: r["value"])
-    text = (f"{len(run.steps)} checkpoints, from {run.steps[0].label} to {run.steps[-1].label}. The largest move "
+    unmeasured = {(r["checkpoint"], r["layer"], r["slot"]) for r in run.metric("change_prev") if r["value"] is None}
+    warning = ""
+    if unmeasured:
+        at, layer, slot = min(unmeasured, key=str)
+        warning = (f"⚠️ {len(unmeasured)} changes not measured (NaN or Inf in a checkpoint; see Tensor health), e.g. "
+                   f"layer {layer} `{slot}` at {at}: the layer moves below leave them out. ")
+    text = warning + (f"{len(run.steps)} checkpoints, from {run.steps[0].label} to {run.steps[-1].label}. "
+                      "The largest move "
             f"between two checkpoints is layer {top['layer']} at {top['checkpoint']} "
             f"({top['value']:.2%} of its weights' norm).")
     first = layer_movement(run, "first")
