@@ -4,6 +4,7 @@
 """
 import streamlit as st
 
+from ui.navigation import page_list
 from ui.picker import model_picker
 from ui.report_download import report_download
 from ui.session import hide_error_details_when_hosted
@@ -12,7 +13,7 @@ st.set_page_config(page_title="Transformer weight explorer", page_icon=":materia
 hide_error_details_when_hosted()
 
 SECTIONS = {
-    "Model": [
+    "Structure": [
         st.Page("pages/overview.py", title="Architecture", icon=":material/account_tree:", default=True),
         st.Page("pages/positional.py", title="Positional embeddings", icon=":material/timeline:"),
     ],
@@ -33,7 +34,8 @@ SECTIONS = {
     ],
 }
 
-page = st.navigation(SECTIONS, expanded=True)  # every page listed: past 12 Streamlit hides the rest
+page = st.navigation(SECTIONS, position="hidden")  # listed by page_list, below the picker
 model_picker()
 report_download()
+page_list(SECTIONS)
 page.run()

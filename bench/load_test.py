@@ -105,15 +105,14 @@ async def _user(browser, url: str, idx: int, until: float, report: Report) -> No
         await page.goto(url)
         await _drawn(page)
         links = [" ".join((await a.inner_text()).split()[1:])
-                 for a in await page.locator('[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]').all()]
+                 for a in await page.locator(driver.NAV_LINK).all()]
         step, action = idx, "opening the app"
         while step == idx or time.perf_counter() < until:  # at least one page and one widget change each
             title = links[step % len(links)]
             step += 1
             action = f"opening {title}"
             t0 = time.perf_counter()
-            await page.locator('[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]',
-                               has_text=title).first.click()
+            await page.locator(driver.NAV_LINK, has_text=title).first.click()
             await _drawn(page)
             report.page_loads.append(time.perf_counter() - t0)
             report.actions += 1

@@ -78,17 +78,21 @@ def scatter(results: list[LayerPCA], samples: str = "rows") -> alt.Chart:
     ).properties(title=alt.TitleParams("First two principal components", subtitle=[note], anchor="start"))
 
 
+DRAWN, NOT_DRAWN = "in the charts below", "not chosen"
+
+
 def counts(results: list[LayerPCA], selected: list[int] | None = None) -> alt.Chart:
     """Components needed for the threshold, per layer; the selected layers highlighted."""
     selected = set(selected or [])
     df = pd.DataFrame([{"layer": r.layer, "components": r.n_for_threshold, "of": r.n_components,
                         "share of all": r.n_for_threshold / r.n_components,
-                        "shown above": r.layer in selected} for r in results],
-                      columns=["layer", "components", "of", "share of all", "shown above"])
+                        "drawn": DRAWN if r.layer in selected else NOT_DRAWN} for r in results],
+                      columns=["layer", "components", "of", "share of all", "drawn"])
     threshold = results[0].threshold if results else THRESHOLD
     return alt.Chart(df).mark_bar().encode(
         x=alt.X("layer:O"), y=alt.Y("components:Q", title=f"components for {threshold:.0%} of variance"),
-        color=alt.Color("shown above:N", scale=alt.Scale(domain=[True, False], range=["#d6604d", "#4393c3"])),
+        color=alt.Color("drawn:N", title=None,
+                        scale=alt.Scale(domain=[DRAWN, NOT_DRAWN], range=["#d6604d", "#4393c3"])),
         tooltip=["layer", "components", "of", alt.Tooltip("share of all:Q", format=".1%")],
     ).properties(height=280, title=alt.TitleParams(f"Components needed for {threshold:.0%} of the variance",
                                                    subtitle=["every layer"], anchor="start"))

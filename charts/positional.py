@@ -1,6 +1,8 @@
 """Charts of positional embeddings (learned W_pos, or rotary frequencies)."""
 from __future__ import annotations
 
+import textwrap
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -76,7 +78,8 @@ def adjacent_correlation(r: np.ndarray) -> alt.Chart:
     df = pd.DataFrame({"position": keep, "next": keep + 1, "r": r[keep].astype(float)})
     note = "every pair" if len(keep) == len(r) else f"{_every(keep, 'pair')} of {len(r)}"
     return alt.Chart(df).mark_line(point=len(keep) <= 64).encode(
-        x=alt.X("position:Q"), y=alt.Y("r:Q", title="Pearson r with the next position"),
+        x=alt.X("position:Q", scale=alt.Scale(domain=[0, len(r)], nice=False)),
+        y=alt.Y("r:Q", title="Pearson r with the next position"),
         tooltip=["position", "next", alt.Tooltip("r:Q", format=".4f")],
     ).properties(title=alt.TitleParams("Correlation of each position with the next", subtitle=note)).interactive()
 
@@ -90,8 +93,9 @@ def cosine_heatmap(g: Grid) -> alt.Chart:
         color=alt.Color("value:Q", scale=alt.Scale(scheme="redblue", reverse=True, domain=[-1, 1]),
                         title="cosine"),
         tooltip=["position", "other position", alt.Tooltip("value:Q", title="cosine", format=".3f")],
-    ).properties(title=alt.TitleParams("Cosine similarity between positions",
-                                       subtitle=_sampling_note(g, "position", "position")), height=420)
+    ).properties(title=alt.TitleParams("Cosine similarity between positions",  # half the page: the note in lines
+                                       subtitle=textwrap.wrap(_sampling_note(g, "position", "position"), 60)),
+                 height=420)
 
 
 def periods(s: PositionalSummary) -> alt.Chart:

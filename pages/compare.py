@@ -25,7 +25,7 @@ model_caption(model)
 other_text = st.text_input("Second checkpoint (B): a Hub id, folder, .safetensors path, or a LoRA adapter folder "
                            "(merged over the model above)", key="compare_other",
                            placeholder="e.g. a fine-tune of the model above, or its LoRA adapter")
-take_upload(st, "…or upload B (.safetensors)", "compare_upload", "compare_uploaded")
+take_upload(st, "…or upload B (.safetensors or .gguf, with its config.json if you have it)", "compare_upload", "compare_uploaded")
 if other_text.strip():
     st.session_state.pop("compare_uploaded", None)  # a typed source replaces an earlier upload
 other_source = other_text.strip() or st.session_state.get("compare_uploaded")

@@ -9,8 +9,6 @@ from ui.cache import cached
 from ui.session import model_caption, require_model
 from ui.url_state import url_widget
 
-TILE_COLUMNS = 12  # tiles per row: 12 of ~100 px fill the wide layout, so GPT-2's 12 heads are one row
-
 st.title("Attention heads")
 model = require_model()
 model_caption(model)
@@ -28,8 +26,7 @@ weight = st.radio("Weight", topic.SLOTS, horizontal=True, key=url_widget("heads_
 tiles = cached("heads", "tiles", model, "Downsampling each head's matrix…", layer=layer, weight=weight)
 kv_note = weight in ("W_K", "W_V") and c.n_kv_heads != c.n_heads
 labels = [f"KV{g}" for g in range(len(tiles.values))] if kv_note else topic.head_labels(len(tiles.values))
-st.altair_chart(charts.head_tiles(tiles.values, labels, tiles.shape, tiles.axes, tiles.title,
-                                  columns=min(len(labels), TILE_COLUMNS)))
+st.altair_chart(charts.head_tiles(tiles.values, labels, tiles.shape, tiles.axes, tiles.title), width="stretch")
 if kv_note:
     st.caption(f"{c.n_kv_heads} key/value heads, each shared by {c.n_heads // c.n_kv_heads} query heads.")
 
@@ -94,7 +91,8 @@ max_k = min(n_points, 12)
 k = (st.slider("Clusters (k)", 2, max_k, key=url_widget("heads_k", low=2, high=max_k, default=min(4, max_k))) if max_k > 2
      else max_k)
 links, leaves = topic.dendrogram_links(clustering, k)
-st.altair_chart(charts.dendrogram(links, leaves, f"Ward clustering of {n_points} heads: {topic.FEATURES[feature]}"))
+st.altair_chart(charts.dendrogram(links, leaves, f"Ward clustering of {n_points} heads: {topic.FEATURES[feature]}"),
+                width="stretch")
 if len(leaves) < n_points:
     st.caption(f"Only the last {len(leaves)} merges are drawn; a leaf '(n)' stands for n heads.")
 st.markdown(topic.clustering_reading(clustering, k))

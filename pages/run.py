@@ -8,8 +8,10 @@ from charts import compare as charts
 from charts.experts import map_height
 from topics import run as topic
 from ui.cache import cached, cached_pair
+from ui.navigation import through_the_router
 from ui.session import open_source
 
+through_the_router()
 st.title("Training run")
 text = st.text_area("Checkpoints of one run, oldest first: a folder of checkpoint-* folders, or one source per line "
                     "(folders, files, Hub ids with a revision)", key="run_sources", height=110,

@@ -27,6 +27,7 @@ from adapters.policy import env_hosted
 from adapters.sources import locate
 from bundled import minilm_path, source_label
 from ui import url_state
+from ui.navigation import through_the_router
 
 SOURCE_KEY = "model_source"  # session_state: a str (Hub id / path), an UploadRef, or fresh upload bytes
 HEADS_KEY = "model_n_heads"
@@ -200,6 +201,7 @@ def current_source():
 
 def require_model() -> Model:
     """The chosen model, or stop the page with a message saying what is wrong and what to do."""
+    through_the_router()
     source = current_source()
     if source is None:
         st.error("No model chosen, and the bundled model is not installed "

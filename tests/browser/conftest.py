@@ -39,8 +39,9 @@ def browser():
             b.close()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def screenshots() -> str:
+    """artifacts/screenshots, emptied once per run: every browser test's shots of this run stay side by side."""
     folder = os.path.join(ARTIFACTS, "screenshots")
     os.makedirs(folder, exist_ok=True)
     for old in os.listdir(folder):  # pages come and go: keep only this run's

@@ -5,6 +5,7 @@ does not work here; the system chromium (`apt-get install chromium`) is launched
 """
 from __future__ import annotations
 
+import ast
 import os
 import socket
 import subprocess
@@ -21,12 +22,12 @@ MAIN = '[data-testid="stMain"] [data-testid="stMainBlockContainer"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"][data-test-connection-state="CONNECTED"]'
 BUSY = '[data-testid="stSkeleton"], [data-testid="stSpinner"], [data-stale="true"]'
 CHARTS = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
-# st.exception / an uncaught exception, and st.error (an alert whose content is the error kind)
 # a slider's thumb: a role="slider" div in older Streamlit, an <input> in 1.6x
 SLIDER = '[data-testid="stSlider"] [role="slider"], [data-testid="stSlider"] input'
 SELECT = '[data-testid="stSelectbox"] [role="combobox"]'
 OPTION = '[role="option"]'
 TOGGLE = '[data-testid="stCheckbox"] label'
+# st.exception / an uncaught exception, and st.error (an alert whose content is the error kind)
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
@@ -170,10 +171,22 @@ def errors_on(page) -> list[str]:
     return [e.inner_text()[:500] for e in page.locator(ERRORS).all()]
 
 
+def router_pages() -> list[str]:
+    """The title of every st.Page(...) in streamlit_app.py, read from its source (importing it runs the app)."""
+    with open(os.path.join(ROOT, "streamlit_app.py"), encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    return [kw.value.value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "Page"
+            for kw in node.keywords if kw.arg == "title"]
+
+
+NAV_LINK = '[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]'  # ui/navigation.page_list
+
+
 def nav_links(page) -> list[tuple[str, str]]:
-    """(title, href) of every page in the sidebar navigation."""
+    """(title, href) of every page in the sidebar's page list."""
     out = []
-    for a in page.locator('[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]').all():
+    for a in page.locator(NAV_LINK).all():
         title = " ".join(a.inner_text().split()[1:]) or a.inner_text().strip()  # drop the icon
         out.append((title, a.get_attribute("href")))
     return out
@@ -181,8 +194,21 @@ def nav_links(page) -> list[tuple[str, str]]:
 
 def open_page(page, title: str, timeout: float = 90) -> None:
     """Click a navigation link by its title and wait for the page to be drawn."""
-    page.locator('[data-testid="stSidebarNav"] a[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    page.locator(NAV_LINK, has_text=title).first.click()
     wait_drawn(page, timeout)
+
+
+def screenshot(page, path: str, max_px: int = 16000) -> None:
+    """The whole page, not only the window: Streamlit scrolls inside its main pane, so a full-page screenshot of
+    the document stops at the window's edge. The window is grown to the pane's height for the shot, then restored."""
+    size = page.viewport_size
+    height = page.evaluate('() => document.querySelector(\'[data-testid="stMain"]\').scrollHeight')
+    page.set_viewport_size({"width": size["width"], "height": min(max_px, max(size["height"], int(height)))})
+    try:
+        page.wait_for_timeout(800)  # charts re-lay out to the new height
+        page.screenshot(path=path)
+    finally:
+        page.set_viewport_size(size)
 
 
 def nudge_a_widget(page) -> str | None:

@@ -66,7 +66,7 @@ def test_compare_and_run_pages_draw(app_server, browser, tmp_path):
     page.get_by_role("tab", name="Per head").click()
     driver.wait_drawn(page)
     assert visible_charts(page) >= 4
-    page.screenshot(path=os.path.join(shots, "compare_per_head.png"), full_page=True)
+    driver.screenshot(page, os.path.join(shots, "compare_per_head.png"))
     assert not driver.errors_on(page), driver.errors_on(page)
 
     driver.open_page(page, "Training run")
@@ -74,6 +74,6 @@ def test_compare_and_run_pages_draw(app_server, browser, tmp_path):
     page.locator(MAIN, has_text="3 checkpoints, from checkpoint-10").first.wait_for(timeout=120_000)
     driver.wait_drawn(page)
     assert driver.wait_charts(page) == 3
-    page.screenshot(path=os.path.join(shots, "training_run.png"), full_page=True)
+    driver.screenshot(page, os.path.join(shots, "training_run.png"))
     assert not driver.errors_on(page), driver.errors_on(page)
     page.close()

@@ -59,7 +59,7 @@ def test_model_opens_by_path_and_its_pages_draw(kind, app_server, browser, tmp_p
         assert charts, f"{kind}, {title}: no chart drawn"
         seen += page.locator(driver.MAIN).inner_text()
         slug = re.sub(r"[^a-z0-9]+", "_", title.lower()).strip("_")
-        page.screenshot(path=os.path.join(shots, f"{kind}_{slug}.png"), full_page=True)
+        driver.screenshot(page, os.path.join(shots, f"{kind}_{slug}.png"))
         if driver.errors_on(page):
             problems[title] = driver.errors_on(page)
     page.close()

@@ -17,20 +17,17 @@ def _selected(page, label: str) -> str:
 
 def test_link_reload_and_write_back(app_server, browser, screenshots):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    # A cold server answers its very first deep link from the pages/ folder before the router has run once
-    # (Streamlit registers st.navigation's pages on the first run), so the app is opened once first.
-    page.goto(app_server.url)
-    driver.wait_drawn(page)
-    page.get_by_text("Looking at:").wait_for(timeout=60_000)
+    # The server is cold: its very first request is this deep link (ui/navigation.through_the_router)
     page.goto(f"{app_server.url.rstrip('/')}/heads?model=bundled&heads_layer=3&heads_stat=qk_top")
     driver.wait_drawn(page)
-    page.get_by_text("Looking at:").wait_for(timeout=60_000)  # the router's sidebar, not a first paint before it
+    page.get_by_text("Looking at:").wait_for(timeout=60_000)  # the router's sidebar, not pages/heads.py alone
     driver.wait_charts(page)
+    assert len(driver.nav_links(page)) == len(driver.router_pages()) and not page.get_by_text("streamlit app").count()
     assert not driver.errors_on(page), driver.errors_on(page)
     assert _selected(page, "Layer") == "3"
     query = _query(page)
     assert query["model"] == "bundled" and query["heads_layer"] == "3" and query["heads_stat"] == "qk_top"
-    page.screenshot(path=os.path.join(screenshots, "url_state_heads.png"), full_page=True)
+    driver.screenshot(page, os.path.join(screenshots, "url_state_heads.png"))
 
     page.reload()
     driver.wait_drawn(page)

@@ -18,7 +18,7 @@ def roles_table(at):
 
 
 def dendrogram_title(chart) -> str:
-    return chart.spec["vconcat"][0]["title"]
+    return chart.spec["title"]
 
 
 def test_bundled_model_page_and_widgets():
@@ -36,7 +36,9 @@ def test_bundled_model_page_and_widgets():
     at.selectbox(key="heads_feature").set_value("weights").run()
     assert max(at.dataframe[-1].value["heads"]) == 9
     at.selectbox(key="heads_feature").set_value("roles").run()
-    assert tiles.title == "W_Q of layer 0, per head" and tiles.spec["columns"] == 12  # one row across the page
+    assert tiles.title == "W_Q of layer 0, per head" and tiles.spec["width"] == "container"  # as wide as the page
+    names = next(d for d in tiles.data if "value" not in d[0])
+    assert len(names) == 12 and len({row["y"] for row in names}) == 1  # MiniLM's 12 heads: one row across the page
     assert tile_heads(at) == sorted(f"H{h}" for h in range(12))
     assert tiles.rows[0] < 5000 and "block means" in tiles.subtitle
     assert head_map.title == "‖W_V W_O‖ (OV circuit, Frobenius)"
