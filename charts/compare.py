@@ -8,6 +8,7 @@ import pandas as pd
 
 from adapters import schema
 from analyses.spectral import OVER_TRAINED, UNDER_TRAINED
+from charts import FIT_WIDTH
 from charts.experts import map_height
 
 
@@ -37,10 +38,14 @@ def delta_histogram(delta: np.ndarray, bins: int = 80) -> alt.Chart:
         tooltip=["from", "to", "count"]).properties(title="Element-wise change (symlog counts)")
 
 
-def delta_spectrum(s: np.ndarray, title: str = "Singular values of the change (a few large ones = low-rank update)"
-                   ) -> alt.Chart:
+def delta_spectrum(s: np.ndarray, title: str = "Singular values of the change") -> alt.Chart:
+    """The change's singular values, largest first, on log axes. Exact zeros (a rank-2 change of a 384 x 384 matrix
+    has 382) have no place on a log axis and would blank the whole line: they are counted in the subtitle."""
     energy = s ** 2 / max(float(np.sum(s ** 2)), 1e-30)
     df = pd.DataFrame({"index": np.arange(1, len(s) + 1), "singular value": s, "cumulative energy": np.cumsum(energy)})
+    df = df[df["singular value"] > 0]
+    zeros = len(s) - len(df)
+    note = "a few large ones, then a drop: a low-rank update" + (f"; {zeros:,} exact zeros not drawn" if zeros else "")
     if len(df) > 2000:
         df = df.iloc[np.unique(np.geomspace(1, len(df), 2000).astype(int) - 1)]
     return alt.Chart(df).mark_line(point=len(df) < 80).encode(
@@ -48,7 +53,7 @@ def delta_spectrum(s: np.ndarray, title: str = "Singular values of the change (a
         y=alt.Y("singular value:Q", scale=alt.Scale(type="log")),
         tooltip=["index", alt.Tooltip("singular value:Q", format=".4g"),
                  alt.Tooltip("cumulative energy:Q", format=".1%")]).properties(
-        title=title)
+        title=alt.TitleParams(title, subtitle=note))
 
 
 def head_change_map(grid: list[dict], slot: str, snr: bool = False) -> alt.Chart:
@@ -61,12 +66,13 @@ def head_change_map(grid: list[dict], slot: str, snr: bool = False) -> alt.Chart
         df = df.assign(snr_db=df["snr_db"].where(np.isfinite(df["snr_db"])))  # an exact copy has no finite SNR
     # relative change from 0: a slot that did not change is all dark, not the middle colour of an empty range
     top = float(df[field].max()) if len(df) and np.isfinite(df[field].max()) else 0.0
-    scale = alt.Scale(scheme="viridis") if snr else alt.Scale(scheme="viridis", domain=[0, max(top, 1e-12)])
+    # (an unchanged slot: 0% to 100%, not three legend labels all reading 0.0%)
+    scale = alt.Scale(scheme="viridis") if snr else alt.Scale(scheme="viridis", domain=[0, top if top > 0 else 1.0])
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("head:O", title="head"), y=alt.Y("layer:O", title="layer"),
         color=alt.Color(f"{field}:Q", title=title, scale=scale, legend=alt.Legend(format=".1f" if snr else ".1%")),
         tooltip=["layer", "head", alt.Tooltip(f"{field}:Q", format=".1f" if snr else ".3%", title=title)],
-    ).properties(title=f"{slot[5:]}: {title} per head", height=map_height(n_layers))
+    ).properties(title=f"{slot[5:]}: {title} per head", height=map_height(n_layers), autosize=FIT_WIDTH)
 
 
 def damage_map(diffs) -> alt.Chart:
@@ -115,12 +121,16 @@ def run_layer_map(movement: list[dict], title: str) -> alt.Chart:
     df = pd.DataFrame(movement)
     order = list(dict.fromkeys(df.sort_values("order")["checkpoint"])) if len(df) else []
     n_layers = df["layer"].nunique() if len(df) else 1
+    finite = df["value"].to_numpy(float)[np.isfinite(df["value"].to_numpy(float))] if len(df) else np.zeros(0)
+    top = float(finite.max(initial=0.0))
     return alt.Chart(df).mark_rect().encode(
         x=alt.X("checkpoint:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=True)),
         y=alt.Y("layer:O", title="layer"),
-        color=alt.Color("value:Q", title="relative change", scale=alt.Scale(scheme="viridis")),
+        # from 0, in percent, as the reading says it: a layer that barely moved is dark, whatever the others did
+        color=alt.Color("value:Q", title="relative change", legend=alt.Legend(format=".1%"),
+                        scale=alt.Scale(scheme="viridis", domain=[0, top if top > 0 else 1.0])),
         tooltip=["checkpoint", "layer", alt.Tooltip("value:Q", format=".3%", title="relative change")],
-    ).properties(title=title, height=map_height(n_layers))
+    ).properties(title=title, height=map_height(n_layers), autosize=FIT_WIDTH)
 
 
 def run_metric(rows: list[dict], metric: str, slot: str, label: str) -> alt.Chart:

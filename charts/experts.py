@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.spectral import OVER_TRAINED, UNDER_TRAINED
+from charts import FIT_WIDTH
 
 
 def layer_by_expert(values: np.ndarray, layers: list[int], metric: str, title: str) -> alt.Chart:
@@ -25,12 +26,13 @@ def layer_by_expert(values: np.ndarray, layers: list[int], metric: str, title: s
         y=alt.Y("layer:O", title="layer"),
         color=alt.Color("value:Q", scale=scale, legend=legend),
         tooltip=["layer", "expert", alt.Tooltip("value:Q", format=".4g", title=metric)],
-    ).properties(title=title, height=map_height(n_layers))
+    ).properties(title=title, height=map_height(n_layers), autosize=FIT_WIDTH)
 
 
 def map_height(n_layers: int) -> int:
-    """Pixels for a layer x expert map: every layer's row labelled (Streamlit shrinks a chart not told)."""
-    return max(120, min(18 * n_layers, 900)) + 60
+    """Pixels of plot for a layer x expert (or head, or checkpoint) map: 18 a layer, so every row is labelled.
+    The chart's title and axes come on top (autosize FIT_WIDTH)."""
+    return max(120, min(18 * n_layers, 900))
 
 
 def similarity(cosine: np.ndarray, order: np.ndarray, title: str) -> alt.Chart:

@@ -6,14 +6,11 @@ import numpy as np
 import pandas as pd
 
 from analyses.matrices import downsample
-from charts import MAX_ROWS
+from charts import FIT_WIDTH, MAX_ROWS
 
 _TABLEAU = ["#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6",
             "#9d755d", "#bab0ac"]
 ABOVE_CUT = "above the cut"
-# the width fits the page; the height is the plot's own, with title, legend and axes added around it (plain "fit",
-# which a stretched chart gets otherwise, squeezes all of them into `height` and a 12-head tree into a line)
-FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
 def head_tiles(tiles: np.ndarray, labels: list[str], full_shape: tuple[int, int], axes: tuple[str, str],

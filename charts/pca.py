@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from analyses.pca import THRESHOLD, LayerPCA
-from charts import MAX_ROWS
+from charts import FIT_WIDTH, MAX_ROWS
 
 BUDGET = MAX_ROWS - 500  # rows per chart, shared between the layers drawn
 
@@ -94,5 +94,5 @@ def counts(results: list[LayerPCA], selected: list[int] | None = None) -> alt.Ch
         color=alt.Color("drawn:N", title=None,
                         scale=alt.Scale(domain=[DRAWN, NOT_DRAWN], range=["#d6604d", "#4393c3"])),
         tooltip=["layer", "components", "of", alt.Tooltip("share of all:Q", format=".1%")],
-    ).properties(height=280, title=alt.TitleParams(f"Components needed for {threshold:.0%} of the variance",
+    ).properties(height=280, autosize=FIT_WIDTH, title=alt.TitleParams(f"Components needed for {threshold:.0%} of the variance",
                                                    subtitle=["every layer"], anchor="start"))

@@ -10,7 +10,6 @@ from adapters import LoadError
 from adapters.lora import is_adapter_folder, read_adapter
 from bundled import source_label
 from charts import compare as charts
-from charts.experts import map_height
 from topics import adapter as adapter_topic
 from topics import compare as topic
 from topics.skipped import words as skipped_words
@@ -89,8 +88,7 @@ with per_head:
     else:
         columns = st.columns(2)
         for i, slot in enumerate(s for s in topic.HEAD_SLOTS if any(g["slot"] == s for g in grid)):
-            columns[i % 2].altair_chart(charts.head_change_map(grid, slot, snr=result.quantization),
-                                        width="stretch", height=map_height(len({g["layer"] for g in grid})))
+            columns[i % 2].altair_chart(charts.head_change_map(grid, slot, snr=result.quantization), width="stretch")
         moved = sorted((h for h in result.heads if h.measured and h.rel_change > 0), key=lambda h: -h.rel_change)
         st.markdown(f"**The heads that {'lost' if result.quantization else 'changed'} most** ({len(moved)} of "
                     f"{len(result.heads)} head matrices changed)")

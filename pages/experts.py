@@ -24,13 +24,12 @@ spectral = metric in ("alpha", "stable_rank")
 result = cached("experts", "compute", model, progress="Measuring every expert…", slot=slot, spectral=spectral)
 st.markdown(topic.reading(result))
 st.altair_chart(charts.layer_by_expert(result.metrics[metric], result.layers, metric,
-                                       f"{metric} of {slot}, per layer and expert"), width="stretch",
-                height=charts.map_height(len(result.layers)))
+                                       f"{metric} of {slot}, per layer and expert"), width="stretch")
 st.caption(topic.METRICS[metric])
 if result.router_norms is not None:
     st.altair_chart(charts.layer_by_expert(result.router_norms, result.layers, "router norm",
                                            "Router column norm ‖W_router[:, e]‖ per layer and expert"),
-                    width="stretch", height=charts.map_height(len(result.layers)))
+                    width="stretch")
 
 st.subheader("How alike are one layer's experts?")
 layer = st.selectbox("Layer to compare", result.layers, key="experts_layer")

@@ -5,7 +5,6 @@ import streamlit as st
 
 from adapters import LoadError
 from charts import compare as charts
-from charts.experts import map_height
 from topics import run as topic
 from ui.cache import cached, cached_pair
 from ui.navigation import through_the_router
@@ -51,12 +50,10 @@ bar.empty()
 
 st.markdown(topic.reading(run))
 left, right = st.columns(2)
-height = map_height(len({r["layer"] for r in run.rows if r["layer"] is not None}))
 left.altair_chart(charts.run_layer_map(topic.layer_movement(run, "prev"),
-                                       "Which layers moved most, when (since the previous)"),
-                  width="stretch", height=height)
+                                       "Which layers moved most, when (since the previous)"), width="stretch")
 right.altair_chart(charts.run_layer_map(topic.layer_movement(run, "first"), "Distance from the first checkpoint"),
-                   width="stretch", height=height)
+                   width="stretch")
 
 metrics = [m for m in topic.METRICS if run.metric(m)]
 slots = list(dict.fromkeys(r["slot"] for r in run.rows if r["layer"] is not None))

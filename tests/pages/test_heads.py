@@ -77,6 +77,7 @@ def test_bundled_model_page_and_widgets():
     leaves = [{row["label"] for row in rows} for rows in tree.data if rows and "label" in rows[0]]
     assert leaves == [{f"L{l}H{h}" for l in range(6) for h in range(12)}]
     assert "72 heads" in dendrogram_title(tree) and "singular-value" in dendrogram_title(tree)
+    assert tree.spec["height"] >= 13 * 72 and tree.spec["autosize"]["type"] == "fit-x"  # a row per head, not squeezed
 
 
 def test_tiny_gpt2(tmp_path):
