@@ -11,7 +11,7 @@ PAGE = """<!doctype html>
 body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
 h1 {{ font-size: 1.6em; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: .2em; margin-top: 2em; }}
 .reading {{ background: #f4f7fb; border-left: 4px solid #4c78a8; padding: .6em 1em; }}
-.chart {{ margin: 1em 0; }} code {{ background: #eee; padding: 0 .2em; }} .muted {{ color: #777; }}
+div.chart {{ margin: 1em 0; display: block; width: 100%; }} code {{ background: #eee; padding: 0 .2em; }} .muted {{ color: #777; }}
 </style>
 <script>{bundle}</script></head>
 <body><h1>{title}</h1><p class="muted">{subtitle}</p>

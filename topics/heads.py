@@ -146,22 +146,32 @@ class Heads:
 def compute(model) -> Heads:
     """Per-head statistics of every layer, Ward clusters per layer and across layers, layer 0's W_Q tiles.
 
-    Each layer's weights are read once for its statistics and its clusters; when the all-layer clustering
-    is by the weights too, the per-layer features are written into one array and clustered together.
+    Heads are clustered by what they do (ROLES, as the page does by default) when the model's circuits can be
+    scored: flattened weights lump most heads into one cluster (66 of MiniLM's 72). Otherwise by their weights:
+    each layer's weights are read once for its statistics and its clusters, and the all-layer clustering writes
+    the per-layer features into one array.
     """
+    from topics import head_roles  # it reads heads through this module
+
     c = model.cfg
     layers = model.layers("attn.W_Q")
     if not layers:
         return Heads(c.n_heads, c.n_kv_heads, c.d_head, {}, {}, None, "weights", None)
     n_total = len(layers) * c.n_heads
-    feature = affordable_feature("weights", n_total, c.d_model, c.d_head)
+    roles = head_roles.compute(model)
+    by_roles = bool(roles.scores)
+    feature = ROLES if by_roles else affordable_feature("weights", n_total, c.d_model, c.d_head)
     keep = feature == "weights" and n_total > 1
     per_stats, per_layer, features, skipped = [], {}, None, []
     for i, l in enumerate(layers):
         w = layer_weights(model, l)
         skipped += layer_skipped(w, l)
         per_stats.append(layer_statistics(w))
-        if c.n_heads > 1 or keep:
+        if by_roles:
+            f = roles.features((l,))  # (n_heads, n_scores)
+            if c.n_heads > 1 and clusterable(f).sum() >= 2:
+                per_layer[l] = ward(f, head_labels(len(f)))
+        elif c.n_heads > 1 or keep:
             f = head_features(w, "weights")  # (n_heads, 4*d_model*d_head)
             if c.n_heads > 1 and clusterable(f).sum() >= 2:
                 per_layer[l] = ward(f, head_labels(len(f)))
@@ -171,6 +181,10 @@ def compute(model) -> Heads:
                 features[i * len(f):(i + 1) * len(f)] = f
     if n_total <= 1:
         whole = None
+    elif by_roles:
+        f = roles.features(tuple(layers))
+        labels = [lab for l in layers for lab in head_labels(c.n_heads, l)]
+        whole = ward(f, labels) if clusterable(f).sum() >= 2 else None
     elif features is not None:  # block by block: no full-size copy
         labels = [lab for l in layers for lab in head_labels(c.n_heads, l)]
         whole = ward(features, labels) if clusterable(features).sum() >= 2 else None

@@ -9,6 +9,7 @@ from sklearn.preprocessing import StandardScaler
 
 from reporting import heads as report
 from tests.adapters.harness import build
+from topics import head_roles
 from topics import heads as topic
 
 
@@ -26,11 +27,12 @@ def test_gqa_section_numbers(tmp_path):
         stats = data["statistics"]
         assert stats["qk_norm"]["by_layer_and_head"][1][h] == pytest.approx(np.linalg.norm(qk), rel=1e-5)
         assert stats["ov_top"]["by_layer_and_head"][1][h] == pytest.approx(np.linalg.svd(ov)[1][0], rel=1e-5)
-    features = np.stack([np.concatenate([W_Q[h].ravel(), W_K[h // 4].ravel(), W_V[h // 4].ravel(), W_O[h].ravel()])
-                         for h in range(8)])
+    roles = head_roles.compute(model)  # heads cluster by what they do, as on the page
+    features = np.stack([roles.scores[k][1] for k in roles.scores], axis=1)  # (8, n_scores)
     ids = fcluster(linkage(StandardScaler().fit_transform(features), "ward"), 4, "maxclust")
     expected = [[f"H{h}" for h in range(8) if ids[h] == c] for c in sorted(set(ids))]
     assert data["layers"]["1"]["clusters"] == expected
+    assert data["all_layers"]["feature"] == topic.FEATURES[topic.ROLES]
     assert sum(len(g) for g in data["all_layers"]["clusters"]) == 16
     assert (data["n_heads"], data["n_kv_heads"], data["d_head"]) == (8, 2, 4)
     assert "Across all layers" in sec.reading and "QK circuit" in sec.reading

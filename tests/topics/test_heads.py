@@ -90,7 +90,31 @@ def test_minilm_heads_are_bert_query_rows(minilm_dir):
         np.testing.assert_allclose(stats["qk_norm"][layer, h], np.linalg.norm(qk), rtol=1e-5)
 
 
+@pytest.fixture(scope="module")
+def gqa_layers_only(gqa_llama, tmp_path_factory):
+    """The same Llama with NaN embeddings and LM head: no circuit to score (and rotary, no W_pos), so heads cluster
+    by their weights."""
+    from safetensors.numpy import load_file, save_file
+
+    from adapters import open_model
+    folder = tmp_path_factory.mktemp("gqa_layers_only")
+    source = os.path.dirname(gqa_llama.source) if os.path.isfile(gqa_llama.source) else gqa_llama.source
+    tensors = load_file(os.path.join(source, "model.safetensors"))
+    broken = {k: np.full_like(v, np.nan) if "embed_tokens" in k or "lm_head" in k else v for k, v in tensors.items()}
+    save_file(broken, str(folder / "model.safetensors"))
+    with open(os.path.join(source, "config.json"), encoding="utf-8") as f, open(folder / "config.json", "w") as g:
+        g.write(f.read())
+    return open_model(str(folder))
+
+
+def _ward_ids(features: np.ndarray, k: int, labels: list[str]) -> list[list[str]]:
+    """The clusters scipy and scikit-learn give: standardised features, Ward, cut into k."""
+    ids = fcluster(linkage(StandardScaler().fit_transform(features), "ward"), k, "maxclust")
+    return [[labels[h] for h in range(len(labels)) if ids[h] == c] for c in sorted(set(ids))]
+
+
 def test_gqa_compute_numbers(gqa_llama):
+    from topics import head_roles
     model = gqa_llama
     result = topic.compute(model)
     W_Q, W_K = model.weight("blocks.1.attn.W_Q"), model.weight("blocks.1.attn.W_K")  # (8, 32, 4), (2, 32, 4)
@@ -100,12 +124,14 @@ def test_gqa_compute_numbers(gqa_llama):
         ov = W_V[h // 4].astype(np.float64) @ W_O[h]
         assert result.statistics["qk_norm"][1, h] == pytest.approx(np.linalg.norm(qk), rel=1e-5)
         assert result.statistics["ov_top"][1, h] == pytest.approx(np.linalg.svd(ov)[1][0], rel=1e-5)
-    features = np.stack([np.concatenate([W_Q[h].ravel(), W_K[h // 4].ravel(), W_V[h // 4].ravel(), W_O[h].ravel()])
-                         for h in range(8)])
-    ids = fcluster(linkage(StandardScaler().fit_transform(features), "ward"), 4, "maxclust")
-    expected = [[f"H{h}" for h in range(8) if ids[h] == c] for c in sorted(set(ids))]
-    assert result.layers[1].members(4) == expected
-    assert result.feature == "weights" and len(result.all_layers.labels) == 16
+    # heads cluster by what they do (the page's default): the scores, one column each
+    roles = head_roles.compute(model)
+    scores = np.stack([roles.scores[k][1] for k in roles.scores], axis=1)  # (8, n_scores) of layer 1
+    assert result.feature == topic.ROLES and set(roles.scores) >= {"copying"}
+    assert result.layers[1].members(4) == _ward_ids(scores, 4, [f"H{h}" for h in range(8)])
+    everything = np.concatenate([np.stack([roles.scores[k][l] for k in roles.scores], axis=1) for l in (0, 1)])
+    labels = [f"L{l}H{h}" for l in (0, 1) for h in range(8)]
+    assert result.all_layers.members(4) == _ward_ids(everything, 4, labels)
     assert result.all_layers.labels[8] == "L1H0"
     for key, values in topic.statistics(model).items():  # the page's statistics are the report's
         np.testing.assert_array_equal(values, result.statistics[key])
@@ -114,6 +140,22 @@ def test_gqa_compute_numbers(gqa_llama):
     assert tiles.values.shape[0] == 8 and tiles.values.size <= topic.TILE_CELLS
     np.testing.assert_allclose(tiles.values.mean(axis=(1, 2)), model.weight("blocks.0.attn.W_Q").mean(axis=(1, 2)),
                                rtol=1e-4, atol=1e-7)  # block means of equal blocks keep each head's mean
+
+
+def test_without_circuits_heads_cluster_by_their_weights(gqa_layers_only):
+    model = gqa_layers_only
+    result = topic.compute(model)
+    assert result.feature == "weights" and len(result.all_layers.labels) == 16
+
+    def flat(l):  # each head's Q, K, V and O, written out by hand
+        W_Q, W_K = model.weight(f"blocks.{l}.attn.W_Q"), model.weight(f"blocks.{l}.attn.W_K")
+        W_V, W_O = model.weight(f"blocks.{l}.attn.W_V"), model.weight(f"blocks.{l}.attn.W_O")
+        return np.stack([np.concatenate([W_Q[h].ravel(), W_K[h // 4].ravel(), W_V[h // 4].ravel(), W_O[h].ravel()])
+                         for h in range(8)])
+
+    assert result.layers[1].members(4) == _ward_ids(flat(1), 4, [f"H{h}" for h in range(8)])
+    labels = [f"L{l}H{h}" for l in (0, 1) for h in range(8)]
+    assert result.all_layers.members(4) == _ward_ids(np.concatenate([flat(0), flat(1)]), 4, labels)
 
 
 def test_kv_tiles_have_one_matrix_per_kv_head(gqa_llama):
@@ -129,15 +171,15 @@ def test_reading_reads_the_statistics_and_the_clusters(gqa_llama):
     hi = np.unravel_index(qk.argmax(), qk.shape)
     assert f"**{topic.STATISTICS['qk_norm']}**: largest at **L{hi[0]}H{hi[1]}**" in text
     assert "Most isolated head of each layer" in text and "L0: " in text and "L1: " in text
-    assert f"Across all layers ({topic.FEATURES['weights']}): Cut into 6 clusters" in text
+    assert f"Across all layers ({topic.FEATURES[topic.ROLES]}): Cut into 6 clusters" in text
 
 
-def test_the_feature_gives_way_when_it_would_not_fit(gqa_llama, monkeypatch):
+def test_the_feature_gives_way_when_it_would_not_fit(gqa_llama, gqa_layers_only, monkeypatch):
     assert topic.feature_for(gqa_llama, "weights", 16) == ("weights", None)
     monkeypatch.setattr("analyses.heads.FEATURE_BUDGET", 16 * 4 * 32 * 4 - 1)  # one number short
     feature, why = topic.feature_for(gqa_llama, "weights", 16)
     assert feature == "spectra" and f"would hold {16 * 4 * 32 * 4:,} numbers" in why
-    result = topic.compute(gqa_llama)  # the report's all-layer clustering gives way too
+    result = topic.compute(gqa_layers_only)  # the report's all-layer clustering by weights gives way too
     assert result.feature == "spectra" and len(result.all_layers.labels) == 16
     assert result.layers[0].members(2)  # each layer's own clusters stay on the weights
 
