@@ -35,3 +35,21 @@ def test_link_reload_and_write_back(app_server, browser, screenshots):
     assert _selected(page, "Layer") == "3" and _query(page)["heads_stat"] == "qk_top"
     assert _selected(page, "Statistic") == "top singular value of the QK circuit"
     page.close()
+
+
+def test_all_layers_dendrogram_of_144_heads_is_drawn_whole(app_server, browser, screenshots, tmp_path):
+    """GPT-2 small's 12 x 12 heads (at a small width) clustered across layers, opened from a link."""
+    from urllib.parse import quote
+
+    from tests.adapters.harness import build
+    build("gpt2", tmp_path, n_embd=48, n_layer=12, n_head=12, vocab_size=64, n_positions=32)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{app_server.url.rstrip('/')}/heads?model={quote(str(tmp_path))}&heads_scope=All+layers")
+    driver.wait_drawn(page)
+    page.get_by_text("Ward clustering of 144 heads").first.wait_for(timeout=90_000)
+    assert not driver.errors_on(page), driver.errors_on(page)
+    tree = page.locator('[data-testid="stVegaLiteChart"]').last
+    box = tree.bounding_box()
+    assert box["height"] >= 144 * 13 and box["width"] > 600  # a 13 px row per head, as wide as the page
+    driver.screenshot(page, os.path.join(screenshots, "heads_144_all_layers.png"))
+    page.close()
