@@ -176,14 +176,15 @@ class Policy:
         if os.path.normpath(text) in self.trusted_paths:  # by name: nothing on disk is probed for it
             return "path", text
         path = os.path.expanduser(text)
-        looks_local = text.startswith(("/", ".", "~", "\\")) or text.endswith((".safetensors", ".bin", ".pt", ".pth"))
+        looks_local = text.startswith(("/", ".", "~", "\\")) or text.endswith((".safetensors", ".gguf", ".bin", ".pt", ".pth"))
         # 'owner/name/dir/file.safetensors' names a file in a Hub repo, unless it exists here (locally)
         in_repo = (not text.startswith(("/", ".", "~", "\\")) and not text.endswith("/")
                    and text.partition("@")[0].count("/") >= 2)
         if self.hosted:
             if looks_local and not in_repo:
                 raise LoadError("This hosted app does not open files on its server. Give a Hub id like "
-                                "'gpt2' or 'owner/name@revision', or upload a .safetensors file.")
+                                "'gpt2' or 'owner/name@revision', or upload a .safetensors or .gguf file (with its "
+                                "config.json if you have it).")
             return "hub", parse_hub_source(text).text
         if (looks_local and not in_repo) or os.path.exists(path):
             return "path", path

@@ -25,6 +25,7 @@ REFUSED_WHEN_HOSTED = {
     "./model": "does not open files",
     "~/models/gpt2": "does not open files",
     "weights.safetensors": "does not open files",
+    "model-q4.gguf": "does not open files",
     "file:///etc/passwd": "URL",
     "file:/etc/passwd": "URL",
     "https://example.com/model.safetensors": "URL",
