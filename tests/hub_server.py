@@ -46,6 +46,9 @@ class LoopbackHub:
         self.log: list[Request] = []
         self.status: int | None = None
         self.drop_after: dict[str, int] = {}
+        self.stall_api = False  # the API accepts the connection and never answers
+        self.stall_after: dict[str, int] = {}  # file -> bytes sent before the server goes silent (every request)
+        self._released = threading.Event()  # set on stop: a stalled handler lets go
         self.token = token
         self._server: ThreadingHTTPServer | None = None
 
@@ -82,6 +85,7 @@ class LoopbackHub:
 
     def stop(self) -> None:
         """Close the port: later requests are refused (connection refused), as when the Hub is down."""
+        self._released.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -108,6 +112,8 @@ def _handler(hub: LoopbackHub):
             if hub.status:
                 return self._json(hub.status, {"error": "Internal Error"}, body)
             if path.startswith("/api/models/"):
+                if hub.stall_api:
+                    return self._stall()
                 return self._api(path[len("/api/models/"):], authorized, body)
             if "/resolve/" in path:
                 return self._resolve(path, authorized, body)
@@ -171,6 +177,10 @@ def _handler(hub: LoopbackHub):
             self.end_headers()
             if not body:
                 return
+            if name in hub.stall_after:  # some bytes, then silence with the connection held open
+                self.wfile.write(part[:hub.stall_after[name]])
+                self.wfile.flush()
+                return self._stall()
             cut = hub.drop_after.pop(name, None) if status == 200 else None
             if cut is not None:  # the connection drops mid-file: some bytes, then nothing
                 self.wfile.write(part[:cut])
@@ -178,6 +188,10 @@ def _handler(hub: LoopbackHub):
                 self.close_connection = True
                 return
             self.wfile.write(part)
+
+        def _stall(self) -> None:
+            hub._released.wait(120)
+            self.close_connection = True
 
         def _json(self, status: int, value, body: bool, extra: dict | None = None) -> None:
             data = json.dumps(value).encode()
