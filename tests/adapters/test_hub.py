@@ -12,31 +12,6 @@ import pytest
 from adapters import LoadError, Policy, open_model
 from adapters import hub as hub_module
 from adapters.hub import DownloadCancelled, progress_to
-from tests.hub_server import LoopbackHub, point_client_at
-
-
-@pytest.fixture(scope="module")
-def gpt2_files(tmp_path_factory):
-    """A tiny real GPT-2 saved by transformers: {name: bytes} sharded (with its index), and its single file."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    torch.manual_seed(0)
-    cfg = AutoConfig.for_model("gpt2", n_layer=2, n_embd=32, n_head=4, n_positions=16, vocab_size=64)
-    model = AutoModelForCausalLM.from_config(cfg)
-    sharded, single = tmp_path_factory.mktemp("sharded"), tmp_path_factory.mktemp("single")
-    model.save_pretrained(sharded, max_shard_size="20KB")
-    model.save_pretrained(single)
-    read = lambda folder: {f: (folder / f).read_bytes() for f in os.listdir(folder)}  # noqa: E731
-    return read(sharded), read(single)
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    server = LoopbackHub().start()
-    point_client_at(server, monkeypatch, tmp_path / "hub-cache")
-    yield server
-    server.stop()
 
 
 def _offline(monkeypatch):

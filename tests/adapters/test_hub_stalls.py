@@ -8,7 +8,6 @@ import pytest
 
 from adapters import LoadError, Policy, open_model
 from adapters import hub as hub_module
-from tests.adapters.test_hub import gpt2_files, hub  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -19,7 +18,7 @@ def short_timeouts(monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 1, raising=False)
 
 
-def test_a_silent_hub_opens_the_cached_copy(hub, gpt2_files, short_timeouts):  # noqa: F811
+def test_a_silent_hub_opens_the_cached_copy(hub, gpt2_files, short_timeouts):
     _, single = gpt2_files
     hub.add("owner/name", single)
     open_model("owner/name", policy=Policy())
@@ -30,7 +29,7 @@ def test_a_silent_hub_opens_the_cached_copy(hub, gpt2_files, short_timeouts):  #
     assert model.located.notice.startswith("the Hub could not be reached")
 
 
-def test_a_silent_hub_with_nothing_cached_is_a_message(hub, short_timeouts):  # noqa: F811
+def test_a_silent_hub_with_nothing_cached_is_a_message(hub, short_timeouts):
     hub.stall_api = True
     start = time.perf_counter()
     with pytest.raises(LoadError, match="the Hub could not be reached"):
@@ -38,7 +37,7 @@ def test_a_silent_hub_with_nothing_cached_is_a_message(hub, short_timeouts):  # 
     assert time.perf_counter() - start < 15
 
 
-def test_a_download_that_goes_silent_mid_file_is_a_message(hub, gpt2_files, short_timeouts):  # noqa: F811
+def test_a_download_that_goes_silent_mid_file_is_a_message(hub, gpt2_files, short_timeouts):
     _, single = gpt2_files
     hub.add("owner/name", single)
     hub.stall_after["model.safetensors"] = 1000  # every try: 1000 bytes, then nothing
