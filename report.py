@@ -52,16 +52,19 @@ def open_showing_progress(source: str, n_heads, log, quiet: bool = False):
 
 
 def compare_section(model, other: str, cache, log):
-    """The "compare" section: `other` (a checkpoint, or a LoRA adapter folder merged over `model`) against it."""
+    """The "compare" section: `other` (a checkpoint, or a LoRA adapter, a folder or a Hub repo, merged over `model`)
+    against it."""
     from adapters import open_located, open_model
-    from adapters.lora import is_adapter_folder, over, read_adapter
+    from adapters.lora import over, read_adapter
+    from adapters.sources import adapter_folder
     from bundled import source_label
     from reporting import compare as present
     from topics import compare
 
     start = time.perf_counter()
-    adapter = read_adapter(other) if is_adapter_folder(other) else None
-    model_b = (open_located(over(model.located, other), model.requested_heads).view(getattr(model, "stack", "blocks"))
+    folder = adapter_folder(other)  # a local adapter folder, or a Hub repo that is an adapter
+    adapter = read_adapter(folder) if folder else None
+    model_b = (open_located(over(model.located, folder), model.requested_heads).view(getattr(model, "stack", "blocks"))
                if adapter else open_model(other, n_heads=model.requested_heads))
     options = {"with": model_b.cache_key}
     section = cache.load(model, "compare", options) if cache else None

@@ -7,6 +7,7 @@
 Only config.json and the weights the model uses are fetched (which files: adapters/hub_files.py). The
 sizes come from `model_info` first, so a model over the limit is refused before any download. When the Hub
 cannot be reached (a connection error, a timeout, a 5xx), the cached copy is opened, with a notice saying so.
+A repo that is a LoRA adapter (peft's two files, no model) opens as its base model with the adapter merged.
 """
 from __future__ import annotations
 
@@ -19,14 +20,14 @@ import time
 import weakref
 
 from .errors import LoadError
-from .hub_files import candidates, plan, sizes_of, weight_files
+from .hub_files import adapter_files, candidates, plan, sizes_of, weight_files
 from .policy import HubSource, Policy
 from .sources import Located, read_config
 from .units import human_bytes
 
 INFO_TIMEOUT_S = 10.0  # a Hub that accepts the connection and never answers is a Hub that is down
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
-__all__ = ["DownloadCancelled", "candidates", "fetch", "model_info", "plan", "progress_text", "progress_to", "refs",
+__all__ = ["DownloadCancelled", "adapter_folder", "candidates", "fetch", "model_info", "plan", "progress_text", "progress_to", "refs",
            "sizes_of", "weight_files"]  # which files (candidates, plan, sizes_of, weight_files): adapters/hub_files.py
 
 
@@ -177,15 +178,37 @@ def refs(repo: str, policy: Policy) -> tuple[list[str], list[str]]:
 
 
 def fetch(source: HubSource, policy: Policy) -> Located:
-    """config.json and the weights `source` needs, via the local Hugging Face cache (see the module's doc)."""
+    """config.json and the weights `source` needs, via the local Hugging Face cache (see the module's doc); an
+    adapter repo: its base model (adapter_config.json's base_model_name_or_path) with the adapter merged."""
+    found = _fetch(source, policy)
+    return found if isinstance(found, Located) else _over_its_base(found, policy)
+
+
+def adapter_folder(source: HubSource, policy: Policy) -> str | None:
+    """The cache folder of the LoRA adapter `source` is (its two files downloaded), or None when it is a model;
+    nothing of a model is downloaded. The Compare page merges such an adapter over the model on screen."""
+    found = _fetch(source, policy, adapter_only=True)
+    return found if isinstance(found, str) else None
+
+
+def _over_its_base(folder: str, policy: Policy) -> Located:
+    from .lora import locate_adapter
+    from .sources import locate  # locate() reaches this module for Hub sources
+
+    return locate_adapter(folder, lambda base: locate(base, policy))
+
+
+def _fetch(source: HubSource, policy: Policy, adapter_only: bool = False) -> Located | str | None:
+    """The model's files (a Located), or the folder of the adapter the source is (a str); None for a model
+    when `adapter_only`."""
     hf, constants = _hf()
     if offline():
-        return from_cache(source, None)
+        return from_cache(source, None, adapter_only)
     try:
         info = model_info(source, policy)
     except Exception as e:  # noqa: BLE001 - network errors come in many types; sorted just below
         if _unreachable(e):
-            return from_cache(source, f"the Hub could not be reached ({_first_line(e)})")
+            return from_cache(source, f"the Hub could not be reached ({_first_line(e)})", adapter_only)
         raise _problem(e, source) from e
     sizes = sizes_of(info)
     commit = info.sha if isinstance(info.sha, str) and _COMMIT.match(info.sha) else None
@@ -203,6 +226,12 @@ def fetch(source: HubSource, policy: Policy) -> Located:
         except Exception as e:  # noqa: BLE001
             raise _problem(e, source) from e
 
+    adapter = adapter_files(sizes, source)
+    if adapter:  # a few MB: the base's size is checked when it is located
+        local = [download(path) for path in adapter]
+        return os.path.dirname(local[0])  # both files, side by side in the snapshot
+    if adapter_only:
+        return None
     chosen = plan(sizes, source, lambda path: _read_json(download(path)))
     policy.check_size(chosen.nbytes, source.text)
     repo_folder = _repo_folder(source.repo)
@@ -234,14 +263,20 @@ def _snapshot_of(local: str, repo_path: str) -> str:
     return folder
 
 
-def from_cache(source: HubSource, why: str | None) -> Located:
-    """The cached snapshot of `source` (offline, or the Hub down: `why`), or one clear error."""
+def from_cache(source: HubSource, why: str | None, adapter_only: bool = False) -> Located | str | None:
+    """The cached snapshot of `source` (offline, or the Hub down: `why`), or one clear error; an adapter's folder
+    (a str) as online, and None for a model when `adapter_only`."""
     repo_folder = _repo_folder(source.repo)
     revision = source.revision or "main"
     commit = revision if _COMMIT.match(revision) else _read_ref(repo_folder, revision)
     snapshot = os.path.join(repo_folder, "snapshots", commit) if commit else None
     located = None
     if snapshot and os.path.isdir(snapshot):
+        adapter = adapter_files(_snapshot_sizes(snapshot), source)
+        if adapter:
+            return os.path.dirname(os.path.join(snapshot, adapter[0]))
+        if adapter_only:
+            return None
         try:  # the same choice of files as online, from what the snapshot holds
             chosen = plan(_snapshot_sizes(snapshot), source, lambda path: _read_json(os.path.join(snapshot, path)))
             located = _located(source, snapshot, chosen.weights, chosen.is_torch, repo_folder,

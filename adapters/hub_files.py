@@ -22,6 +22,9 @@ MAX_INDEX_BYTES = 32 * 1024 * 1024  # the largest real shard indexes are under 1
 _CANDIDATE = re.compile(r"(\.safetensors|\.gguf|^pytorch_model.*\.bin|^consolidated.*\.(pth|pt))$")
 
 
+ADAPTER = ("adapter_config.json", "adapter_model.safetensors")  # a peft LoRA adapter (adapters/lora.py)
+
+
 @dataclass(frozen=True)
 class Plan:
     """What opening a Hub source downloads: `weights` (repo paths, in order), `files` (weights + config and
@@ -53,6 +56,18 @@ def candidates(sizes: dict[str, int | None], folder: str = "") -> list[str]:
 def weight_files(sizes: dict[str, int | None]) -> list[str]:
     """Every weight file of the repo, in any folder, sorted: what the sidebar offers when there is a choice."""
     return sorted(f for f in sizes if _CANDIDATE.search(os.path.basename(f)))
+
+
+def adapter_files(sizes: dict[str, int | None], source: HubSource) -> list[str] | None:
+    """The two files of the LoRA adapter `source` is (the repo, or a folder of it, holding adapter_config.json and
+    adapter_model.safetensors and no model: an index or model.safetensors beside them wins), else None."""
+    if source.is_file:
+        return None
+    prefix = f"{source.path}/" if source.path else ""
+    if any(prefix + name in sizes for index, single, _ in INDEXES for name in (index, single)):
+        return None
+    files = [prefix + name for name in ADAPTER]
+    return files if all(f in sizes for f in files) else None
 
 
 def plan(sizes: dict[str, int | None], source: HubSource, read_index) -> Plan:

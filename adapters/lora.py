@@ -75,10 +75,6 @@ class Adapter:
         return (d.T if m.transposed else d).astype(np.float32)
 
 
-def is_adapter_folder(path) -> bool:
-    return isinstance(path, (str, os.PathLike)) and os.path.isfile(os.path.join(path, CONFIG))
-
-
 def _pattern_value(patterns: dict, module: str, default):
     """peft's rule for rank_pattern / alpha_pattern: the first key k with re.match(rf'(.*\\.)?({k})$', module)."""
     for key, value in (patterns or {}).items():
@@ -270,4 +266,9 @@ def locate_adapter(folder: str, locate_base):
                         "Open the base model, then the adapter on the Compare page as B.")
     if not os.path.isabs(base) and os.path.exists(os.path.join(folder, base)):
         base = os.path.join(folder, base)  # a base named relative to the adapter
-    return over(locate_base(base), folder)
+    try:
+        located = locate_base(base)
+    except LoadError as e:  # said as the adapter's problem (same class: a cancelled download stays one)
+        raise type(e)(f"This LoRA adapter's base model {base!r} (adapter_config.json's base_model_name_or_path) "
+                      f"could not be opened: {e}") from e
+    return over(located, folder)

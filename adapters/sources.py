@@ -293,6 +293,21 @@ def from_hub(source: str, policy: Policy | None = None) -> Located:
     return hub.fetch(parse_hub_source(source), policy or Policy.from_env())
 
 
+def adapter_folder(source, policy: Policy | None = None) -> str | None:
+    """The folder of the LoRA adapter `source` names, or None when it names a model: a local adapter folder, or a
+    Hub repo that is one (its two files downloaded to the Hub cache, nothing of a model). Within the policy, so
+    hosted, a path is refused as in `locate`. The Compare page and `report.py --compare` merge it over A."""
+    policy = policy or Policy.from_env()
+    if not isinstance(source, (str, os.PathLike)):
+        return None  # an upload is weights
+    kind, value = policy.classify(os.fspath(source))
+    if kind == "path":
+        return value if os.path.isfile(os.path.join(value, "adapter_config.json")) else None
+    from . import hub
+
+    return hub.adapter_folder(parse_hub_source(value), policy)
+
+
 def locate(source, policy: Policy | None = None) -> Located:
     """Any source -> Located, within the policy (default: from the environment).
 

@@ -1,28 +1,27 @@
 """Compare two checkpoints: which tensors and heads changed, by how much, the rank of each change, and how the
-spectral metrics moved. B may be a LoRA adapter folder (read on its own and merged over A), or a quantized copy
+spectral metrics moved. B may be a LoRA adapter, a folder or a Hub repo (read on its own and merged over A), or a quantized copy
 of A (a GGUF, FP8): then the page reads as quantization damage, in signal-to-noise ratio."""
-import os
 
 import pandas as pd
 import streamlit as st
 
 from adapters import LoadError
-from adapters.lora import is_adapter_folder, read_adapter
+from adapters.lora import read_adapter
 from bundled import source_label
 from charts import compare as charts
 from topics import adapter as adapter_topic
 from topics import compare as topic
 from topics.skipped import words as skipped_words
 from ui.cache import cached, cached_pair
-from ui.session import current_source, is_hosted, model_caption, open_adapter_over, open_source, require_model
+from ui.session import adapter_of, current_source, model_caption, open_adapter_over, open_source, require_model
 from ui.uploads import take_upload
 
 st.title("Compare checkpoints")
 model = require_model()
 model_caption(model)
 
-other_text = st.text_input("Second checkpoint (B): a Hub id, folder, .safetensors path, or a LoRA adapter folder "
-                           "(merged over the model above)", key="compare_other",
+other_text = st.text_input("Second checkpoint (B): a Hub id, folder, .safetensors path, or a LoRA adapter (a folder "
+                           "or a Hub repo, merged over the model above)", key="compare_other",
                            placeholder="e.g. a fine-tune of the model above, or its LoRA adapter")
 take_upload(st, "…or upload B (.safetensors or .gguf, with its config.json if you have it)", "compare_upload", "compare_uploaded")
 if other_text.strip():
@@ -33,12 +32,10 @@ if other_source is None:
             "two training steps, two seeds, or a LoRA adapter (peft's adapter_config.json + "
             "adapter_model.safetensors) to see what it does to A. For many checkpoints, see **Training run**.")
     st.stop()
-adapter_folder = (isinstance(other_source, str) and not is_hosted()
-                  and is_adapter_folder(os.path.expanduser(other_source)))
 try:
-    if adapter_folder:
-        adapter = read_adapter(os.path.expanduser(other_source))
-        other = open_adapter_over(model, os.path.expanduser(other_source))
+    folder = adapter_of(other_source)  # a LoRA adapter (a folder, or a Hub repo): merged over A, not its base
+    if folder:
+        adapter, other = read_adapter(folder), open_adapter_over(model, folder)
     else:
         adapter, other = None, open_source(other_source)
 except LoadError as e:

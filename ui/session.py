@@ -264,13 +264,19 @@ def model_caption(model: Model) -> None:
         st.info(note.text + (HEADS_HINT if note.kind == "heads-unknown" else ""))
 
 
+def adapter_of(source) -> str | None:
+    """The folder of the LoRA adapter `source` names (a local folder, not when hosted, or a Hub repo that is one),
+    or None when it names a model (adapters.sources.adapter_folder, under this session's policy)."""
+    from adapters.sources import adapter_folder
+
+    return adapter_folder(source, policy())
+
+
 def open_adapter_over(model: Model, folder: str) -> Model:
-    """A LoRA adapter folder merged over `model` (the Compare page's B), on the same stack; local folders only,
-    so hosted mode refuses it as it refuses every path."""
+    """The LoRA adapter in `folder` (one `adapter_of` found, so the policy has had its say) merged over `model`
+    (the Compare page's B), on the same stack."""
     from adapters.lora import over
 
-    if is_hosted():
-        raise LoadError("This hosted app does not open folders on its server; compare with a Hub id or an upload.")
     located = over(model.located, folder)
     merged = _open_found(located.identity, model.requested_heads, located)
     stack = getattr(model, "stack", None)

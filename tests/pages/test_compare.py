@@ -70,3 +70,32 @@ def test_models_that_cannot_be_compared_are_an_error_on_the_page(tmp_path):
     at = run_page("pages/compare.py", source=str(tmp_path / "a"), compare_other=str(tmp_path / "b"))
     assert not at.exception
     assert "A has 2 layers and B has 3" in at.error[0].value
+
+
+def test_a_lora_adapter_on_the_hub_as_b_is_merged_over_a_even_hosted(tmp_path, monkeypatch):
+    """B is a Hub repo holding an adapter: it is merged over A (the model on screen), not over the base it names
+    (here a path on another machine, never opened), hosted too, as it is a Hub id, not a path."""
+    import os
+
+    from peft import LoraConfig
+
+    from adapters import open_model
+    from tests.adapters.test_lora import LLAMA as LORA_LLAMA, _make
+    from tests.hub_server import LoopbackHub, point_client_at
+    base, folder, _ = _make(tmp_path, "llama", LORA_LLAMA, LoraConfig(r=4, lora_alpha=8, target_modules=["v_proj"]))
+    hub = LoopbackHub().start()
+    try:
+        point_client_at(hub, monkeypatch, tmp_path / "hub-cache")
+        hub.add("owner/base", {f: (base / f).read_bytes() for f in os.listdir(base)})
+        hub.add("owner/lora", {f: (folder / f).read_bytes() for f in os.listdir(folder)})
+        open_model("owner/base")  # A, from the Hub; then the page runs hosted
+        monkeypatch.setenv("WEIGHTS_HOSTED", "1")
+        before = len(hub.fetched())
+        at = run_page("pages/compare.py", source="owner/base", compare_other="owner/lora")
+        assert not errors(at), errors(at)
+        text = " ".join(m.value for m in at.markdown)
+        assert text.startswith("A LoRA adapter of rank 4 (alpha 8, scale 2) on `v_proj` in layers 0-2: 3 modules.")
+        assert "layers 0-2 `attn.W_V`: rank 4" in text
+        assert sorted(hub.fetched()[before:]) == ["adapter_config.json", "adapter_model.safetensors"]
+    finally:
+        hub.stop()
