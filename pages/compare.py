@@ -13,6 +13,7 @@ from topics import adapter as adapter_topic
 from topics import compare as topic
 from topics.skipped import words as skipped_words
 from ui.cache import cached, cached_pair
+from ui.picker import hub_choices
 from ui.session import adapter_of, current_source, model_caption, open_adapter_over, open_source, require_model
 from ui.uploads import take_upload
 
@@ -26,7 +27,8 @@ other_text = st.text_input("Second checkpoint (B): a Hub id, folder, .safetensor
 take_upload(st, "…or upload B (.safetensors or .gguf, with its config.json if you have it)", "compare_upload", "compare_uploaded")
 if other_text.strip():
     st.session_state.pop("compare_uploaded", None)  # a typed source replaces an earlier upload
-other_source = other_text.strip() or st.session_state.get("compare_uploaded")
+other_source = (hub_choices(other_text.strip(), st, "compare") if other_text.strip()  # a Hub id: its revisions
+                else st.session_state.get("compare_uploaded"))
 if other_source is None:
     st.info("Choose a second checkpoint to compare with the one in the sidebar (A): a fine-tune and its base, "
             "two training steps, two seeds, or a LoRA adapter (peft's adapter_config.json + "

@@ -104,10 +104,12 @@ def _publish(source, heads: int | None) -> None:
     url_state.publish(url_state.HEADS, heads)
 
 
-def hub_choices(text: str) -> str:
+def hub_choices(text: str, where=None, key: str = "picker") -> str:
     """Under a typed Hub id: its branches and tags, and its weight files with their sizes when it has more than
     one, so a training run's revisions (step1000, ...) and one GGUF of a dozen can be picked. The source string
-    chosen; the text itself when the Hub cannot be asked (offline, or not a Hub id)."""
+    chosen; the text itself when the Hub cannot be asked (offline, or not a Hub id). Drawn in `where` (the
+    sidebar by default; the Compare page's B in the page), with widget keys '<key>_revision', '<key>_weights'."""
+    where = where or st.sidebar
     try:
         kind, canonical = policy().classify(text)
     except LoadError:
@@ -120,15 +122,15 @@ def hub_choices(text: str) -> str:
     revisions = [DEFAULT_REVISION, *branches, *[t for t in tags if t not in branches]]
     if found.revision and found.revision not in revisions:
         revisions.append(found.revision)  # a commit hash
-    revision = st.sidebar.selectbox("Revision (branch or tag)", revisions, key="picker_revision",
-                                    index=revisions.index(found.revision) if found.revision else 0)
+    revision = where.selectbox("Revision (branch or tag)", revisions, key=f"{key}_revision",
+                               index=revisions.index(found.revision) if found.revision else 0)
     path = found.path
     if len(files) > 1 and not found.is_file:
         labels = {WHOLE_REPO: WHOLE_REPO, **{f: f"{f} ({human_bytes(n) if n is not None else '?'})"
                                              for f, n in files}}
         options = [WHOLE_REPO, *[f for f, _ in files]]
-        chosen = st.sidebar.selectbox("Weights file", options, key="picker_weights", format_func=labels.get,
-                                      help="Only the chosen file is downloaded.")
+        chosen = where.selectbox("Weights file", options, key=f"{key}_weights", format_func=labels.get,
+                                 help="Only the chosen file is downloaded.")
         path = found.path if chosen == WHOLE_REPO else chosen
     return HubSource(found.repo, None if revision == DEFAULT_REVISION else revision, path).text
 

@@ -99,3 +99,34 @@ def test_a_lora_adapter_on_the_hub_as_b_is_merged_over_a_even_hosted(tmp_path, m
         assert sorted(hub.fetched()[before:]) == ["adapter_config.json", "adapter_model.safetensors"]
     finally:
         hub.stop()
+
+
+def test_b_from_the_hub_offers_its_revisions(tmp_path, monkeypatch):
+    """B typed as a Hub id gets the sidebar's Revision list under it: A is main, B picks the tag step2."""
+    import os
+
+    from tests.hub_server import LoopbackHub, point_client_at
+    from ui.picker import _hub_listing
+    from ui.session import _open_hub
+    tiny = dict(n_embd=32, n_layer=2, n_head=2, vocab_size=60, n_positions=16)
+    build("gpt2", tmp_path / "main", **tiny)
+    build("gpt2", tmp_path / "step2", seed=1, **tiny)
+    monkeypatch.delenv("WEIGHTS_HOSTED", raising=False)
+    hub = LoopbackHub().start()
+    _open_hub.clear(), _hub_listing.clear()
+    try:
+        point_client_at(hub, monkeypatch, tmp_path / "hub-cache")
+        read = lambda folder: {f: (folder / f).read_bytes() for f in os.listdir(folder)}  # noqa: E731
+        hub.add("owner/run", read(tmp_path / "main"))
+        hub.add("owner/run", read(tmp_path / "step2"), branch="step2")
+        at = run_page("pages/compare.py", source="owner/run", compare_other="owner/run")
+        assert not errors(at), errors(at)
+        assert at.selectbox(key="compare_revision").options == ["(default branch)", "main", "step2"]
+        assert any("are identical in all 37 shared tensors" in m.value for m in at.markdown)  # B is A so far
+        at.selectbox(key="compare_revision").set_value("step2").run()
+        assert not errors(at), errors(at)
+        assert any(m.value.startswith("37 of 37 shared tensors differ") for m in at.markdown), \
+            [m.value[:80] for m in at.markdown]
+    finally:
+        hub.stop()
+        _open_hub.clear(), _hub_listing.clear()
