@@ -27,8 +27,8 @@ from .units import human_bytes
 
 INFO_TIMEOUT_S = 10.0  # a Hub that accepts the connection and never answers is a Hub that is down
 _COMMIT = re.compile(r"^[0-9a-f]{40}$")
-__all__ = ["DownloadCancelled", "adapter_folder", "candidates", "fetch", "model_info", "plan", "progress_text", "progress_to", "refs",
-           "sizes_of", "weight_files"]  # which files (candidates, plan, sizes_of, weight_files): adapters/hub_files.py
+__all__ = ["DownloadCancelled", "adapter_folder", "candidates", "fetch", "model_info", "plan", "progress_text",
+           "progress_to", "refs", "sizes_of", "weight_files"]  # which files (candidates, plan, sizes_of, weight_files): adapters/hub_files.py
 
 
 class DownloadCancelled(LoadError):
@@ -227,7 +227,8 @@ def _fetch(source: HubSource, policy: Policy, adapter_only: bool = False) -> Loc
             raise _problem(e, source) from e
 
     adapter = adapter_files(sizes, source)
-    if adapter:  # a few MB: the base's size is checked when it is located
+    if adapter:  # the adapter's own size here; its base's when the base is located
+        policy.check_size(sum(sizes[f] or 0 for f in adapter), source.text)
         local = [download(path) for path in adapter]
         return os.path.dirname(local[0])  # both files, side by side in the snapshot
     if adapter_only:
