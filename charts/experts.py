@@ -35,7 +35,7 @@ def map_height(n_layers: int) -> int:
     return max(120, min(18 * n_layers, 900))
 
 
-def similarity(cosine: np.ndarray, order: np.ndarray, title: str) -> alt.Chart:
+def similarity(cosine: np.ndarray, order: np.ndarray, title: str, subtitle: str = "") -> alt.Chart:
     """Cosine between every pair of experts, rows and columns in clustering order (alike experts adjacent)."""
     labels = [str(e) for e in order]
     df = pd.DataFrame([{"a": str(a), "b": str(b), "cosine": float(cosine[a, b]) if np.isfinite(cosine[a, b]) else None}
@@ -44,9 +44,9 @@ def similarity(cosine: np.ndarray, order: np.ndarray, title: str) -> alt.Chart:
         x=alt.X("a:N", sort=labels, title="expert"), y=alt.Y("b:N", sort=labels, title="expert"),
         color=alt.Color("cosine:Q", scale=alt.Scale(scheme="redblue", domain=[-1, 1], reverse=True)),
         tooltip=["a", "b", alt.Tooltip("cosine:Q", format=".3f")],
-    ).properties(title=title, width=side(len(order)), height=side(len(order)))
+    ).properties(title=alt.TitleParams(title, subtitle=subtitle), width=side(len(order)), height=side(len(order)))
 
 
 def side(n_experts: int) -> int:
-    """Pixels per side of the expert-to-expert map: 40 per expert, within 200-600."""
-    return max(200, min(40 * n_experts, 600))
+    """Pixels per side of the expert-to-expert map: 40 per expert, within 300-600 (300: room for its title)."""
+    return max(300, min(40 * n_experts, 600))

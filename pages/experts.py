@@ -35,7 +35,7 @@ st.subheader("How alike are one layer's experts?")
 layer = st.selectbox("Layer to compare", result.layers, key="experts_layer")
 sim = cached("experts", "similarity", model, "Comparing the experts…", layer=layer, slot=slot)
 st.markdown(topic.similarity_reading(sim, layer, slot))
-st.altair_chart(charts.similarity(sim.cosine, sim.order, f"Cosine between layer {layer}'s experts ({slot})"),
-                width="content", height=charts.side(len(sim.order)) + 80)
+st.altair_chart(charts.similarity(sim.cosine, sim.order, f"Cosine between layer {layer}'s experts", slot),
+                width="content")
 st.caption("Rows and columns in average-linkage clustering order: experts that are alike sit together. "
            f"Any single expert's matrix is on the Matrix heatmaps, Distributions and PCA pages (`{schema.name(schema.expert_slot(slot, 0), layer)}`…).")

@@ -45,7 +45,7 @@ def test_alpha_metric_and_another_layer(mixtral):
     result = topic.compute(model, slot="mlp.experts.W_in", spectral=True)
     assert topic.reading(result) == section(result).reading and "median alpha" in topic.reading(result)
     assert titled(at, "alpha of mlp.experts.W_in, per layer and expert")
-    assert titled(at, "Cosine between layer 1's experts (mlp.experts.W_in)")
+    assert titled(at, "Cosine between layer 1's experts").subtitle == "mlp.experts.W_in"
 
 
 def test_one_expert_on_the_distributions_and_layers_pages(mixtral):
