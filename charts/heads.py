@@ -85,14 +85,15 @@ def depth_trend(values: np.ndarray, label: str) -> alt.LayerChart:
     layers, heads = np.meshgrid(np.arange(n_layers), np.arange(n_heads), indexing="ij")
     points = pd.DataFrame({"layer": layers.ravel(), "head": heads.ravel(), "value": values.ravel()})
     means = pd.DataFrame({"layer": np.arange(n_layers), "value": values.mean(axis=1)})
+    fitted = alt.Scale(zero=False)  # norms of 0.71-0.78 drawn from 0 were a flat line at the top
     if len(points) + len(means) > MAX_ROWS:  # too many heads to draw one by one: show the range instead
         points = pd.DataFrame({"layer": np.arange(n_layers), "lo": values.min(axis=1), "hi": values.max(axis=1)})
-        spread = alt.Chart(points).mark_area(opacity=0.3).encode(x="layer:Q", y="lo:Q", y2="hi:Q")
+        spread = alt.Chart(points).mark_area(opacity=0.3).encode(x="layer:Q", y=alt.Y("lo:Q", scale=fitted), y2="hi:Q")
     else:
         spread = alt.Chart(points).mark_circle(opacity=0.5, size=25).encode(
-            x="layer:Q", y=alt.Y("value:Q", title=None), tooltip=["layer", "head", alt.Tooltip("value:Q", format=".4g")])
+            x="layer:Q", y=alt.Y("value:Q", title=None, scale=fitted), tooltip=["layer", "head", alt.Tooltip("value:Q", format=".4g")])
     line = alt.Chart(means).mark_line(point=True, color="black").encode(
-        x=alt.X("layer:Q", axis=alt.Axis(tickMinStep=1, format="d")), y="value:Q")
+        x=alt.X("layer:Q", axis=alt.Axis(tickMinStep=1, format="d")), y=alt.Y("value:Q", scale=fitted))
     return (spread + line).properties(title=alt.TitleParams(f"{label} by depth",
                                                             subtitle="each head a point, the layer mean a line"))
 
