@@ -27,8 +27,10 @@ def through_the_router() -> None:
     switched it off), so a first request for a deep link (/heads?model=...) ran pages/heads.py alone: no wide
     layout, no model picker, the pages/ file names as the menu. Turning that mode off and rerunning makes this
     request, and every later one, go through the router, which opens the asked-for page."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
+    try:  # Streamlit's own flag (not public API): a release without it simply has no such first run to catch
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
         PagesManager.uses_pages_directory = False
         st.rerun()
