@@ -56,9 +56,9 @@ def delta_spectrum(s: np.ndarray, title: str = "Singular values of the change") 
         title=alt.TitleParams(title, subtitle=note))
 
 
-def head_change_map(grid: list[dict], slot: str, snr: bool = False) -> alt.Chart:
-    """Relative change (or, for quantization damage, SNR in dB: dark is worse) of each head's matrix of one
-    slot: layers down, heads across."""
+def head_change_map(grid: list[dict], slot: str, snr: bool = False, unit: str = "head") -> alt.Chart:
+    """Relative change (or, for quantization damage, SNR in dB: dark is worse) of each head's (or expert's:
+    `unit`) matrix of one slot: layers down, heads (experts) across."""
     df = pd.DataFrame([g for g in grid if g["slot"] == slot])
     n_layers = df["layer"].nunique() if len(df) else 1
     field, title = ("snr_db", "SNR (dB)") if snr else ("rel_change", "relative change")
@@ -69,10 +69,12 @@ def head_change_map(grid: list[dict], slot: str, snr: bool = False) -> alt.Chart
     # (an unchanged slot: 0% to 100%, not three legend labels all reading 0.0%)
     scale = alt.Scale(scheme="viridis") if snr else alt.Scale(scheme="viridis", domain=[0, top if top > 0 else 1.0])
     return alt.Chart(df).mark_rect().encode(
-        x=alt.X("head:O", title="head"), y=alt.Y("layer:O", title="layer"),
+        x=alt.X("head:O", title=unit), y=alt.Y("layer:O", title="layer"),
         color=alt.Color(f"{field}:Q", title=title, scale=scale, legend=alt.Legend(format=".1f" if snr else ".1%")),
-        tooltip=["layer", "head", alt.Tooltip(f"{field}:Q", format=".1f" if snr else ".3%", title=title)],
-    ).properties(title=f"{slot[5:]}: {title} per head", height=map_height(n_layers), autosize=FIT_WIDTH)
+        tooltip=["layer", alt.Tooltip("head:O", title=unit), alt.Tooltip(f"{field}:Q", format=".1f" if snr else ".3%",
+                                                                         title=title)],
+    ).properties(title=f"{slot[5:] if unit == 'head' else slot}: {title} per {unit}", height=map_height(n_layers),
+                 autosize=FIT_WIDTH)
 
 
 def damage_map(diffs) -> alt.Chart:

@@ -68,7 +68,8 @@ measured = result.measured()
 if not diffs:
     st.stop()
 
-per_tensor, per_head, spectra = st.tabs(["Per tensor", "Per head", "Spectra: A against B"])
+tabs = ["Per tensor", "Per head", *(["Per expert"] if result.experts else []), "Spectra: A against B"]
+per_tensor, per_head, *per_expert, spectra = st.tabs(tabs)
 with per_tensor:
     if measured:
         st.altair_chart(charts.damage_map(measured) if result.quantization else charts.change_map(measured),
@@ -95,6 +96,21 @@ with per_head:
                        "cosine": h.cosine, "rank_99 of Δ": h.rank_99, "Δ effective rank": h.delta_effective_rank}
                       for h in moved[:50]], hide_index=True, width="stretch")
 
+if per_expert:
+    with per_expert[0]:
+        grid = topic.head_grid(result, experts=True)
+        columns = st.columns(2)
+        for i, slot in enumerate(dict.fromkeys(g["slot"] for g in grid)):
+            columns[i % 2].altair_chart(charts.head_change_map(grid, slot, snr=result.quantization, unit="expert"),
+                                        width="stretch")
+        moved = sorted((e for e in result.experts if e.measured and e.rel_change > 0), key=lambda e: -e.rel_change)
+        st.markdown(f"**The experts that {'lost' if result.quantization else 'changed'} most** ({len(moved)} of "
+                    f"{len(result.experts)} expert matrices changed)")
+        st.dataframe([{"tensor": e.name, "expert": e.head, "relative change": e.rel_change,
+                       "SNR (dB)": topic.snr_db(e), "cosine": e.cosine, "rank_99 of Δ": e.rank_99,
+                       "Δ effective rank": e.delta_effective_rank} for e in moved[:50]],
+                     hide_index=True, width="stretch")
+
 with spectra:
     st.caption("The power-law alpha and stable rank of every matrix and head in A and in B (the numbers of the "
                "Training quality page), side by side: a fine-tune that moved a layer out of the 2-6 band shows here.")
@@ -113,10 +129,11 @@ changed = ([d.name for d in measured if d.rel_change > 0] + [d.name for d in dif
 largest = max(measured, key=lambda d: d.rel_change).name if measured else changed[0]
 pick = st.selectbox("Look at one tensor's change", changed, key="compare_tensor",
                     index=changed.index(largest) if largest in changed else 0)
-n_heads = sum(1 for h in result.heads if h.name == pick)
+n_units = sum(1 for u in [*result.heads, *result.experts] if u.name == pick)
+unit = "Expert" if any(e.name == pick for e in result.experts) else "Head"
 head = None
-if n_heads:
-    choice = st.selectbox("Head", ["the whole matrix", *range(n_heads)], key=f"compare_head_{pick}")
+if n_units:
+    choice = st.selectbox(unit, ["the whole matrix", *range(n_units)], key=f"compare_head_{pick}")
     head = None if choice == "the whole matrix" else int(choice)
 one = topic.change(model, other, pick, head)
 if one.skipped:

@@ -36,6 +36,7 @@ class NotComparable(LoadError):
 class Comparison:
     diffs: list[TensorDiff]  # one per shared tensor: schema names when both models have a family, else 'raw:' names
     heads: list[TensorDiff] = field(default_factory=list)  # per head of HEAD_SLOTS: (name, head) of a layer tensor
+    experts: list[TensorDiff] = field(default_factory=list)  # per expert of a stacked MoE slot: `head` is the expert
     left_out: list[tuple[str, tuple, tuple]] = field(default_factory=list)  # global tensors of other shapes (vocab)
     only_in: dict[str, list[str]] = field(default_factory=dict)  # {"A": [...], "B": [...]}: names one side lacks
     storage: dict[str, str] = field(default_factory=dict)  # {"A": "BF16", "B": "Q4_K (4.5 bits a weight)"}
@@ -122,7 +123,7 @@ def plan(model_a, model_b) -> Comparison:
         raise NotComparable(f"A ({model_a.arch}) and B ({model_b.arch}) share no tensor of the same name and shape.")
     skip = {n for n, _, _ in left_out}
     return Comparison([TensorDiff(n, shapes[n][0], None, None, None, None, None) for n in shapes if n not in skip],
-                      [], left_out, only)
+                      left_out=left_out, only_in=only)
 
 
 DIMS = ("d_model", "n_heads", "n_kv_heads", "d_head", "d_mlp")
@@ -165,19 +166,25 @@ def applied(name: str, arr: np.ndarray) -> np.ndarray:
     return to_2d(slot, arr) if arr.ndim == 3 else arr
 
 
-def _per_head(name: str, a: np.ndarray) -> bool:
-    return not name.startswith(RAW) and schema.parse(name).slot in HEAD_SLOTS and a.ndim == 3
+def _units(name: str) -> str | None:
+    """'head' for per-head slots ([n_heads, ., .]), 'expert' for stacked MoE slots ([n_experts, ., .]), else None."""
+    if name.startswith(RAW):
+        return None
+    slot = schema.parse(name).slot
+    return "head" if slot in HEAD_SLOTS else "expert" if slot in schema.EXPERT_SLOTS else None
 
 
 def _diff_task(name: str, a: np.ndarray, b: np.ndarray) -> tuple[TensorDiff, list[TensorDiff]]:
-    """One tensor's diff on its applied matrix, and one per head for per-head slots ([n_heads, ., .])."""
+    """One tensor's diff on its applied matrix, and one per head (per-head slots) or per expert (stacked MoE
+    slots), each on its own matrix: a fine-tune that touched one expert shows as that expert."""
     if a.shape != b.shape:  # two families with equal dims that still hold this slot differently
         raise NotComparable(f"`{name}` is {_dims(a.shape)} in A and {_dims(b.shape)} in B, so the two checkpoints "
                             "cannot be compared tensor by tensor.")
     whole = compare.tensor_diff(name, applied(name, a), applied(name, b))
     whole.shape = tuple(a.shape)
-    heads = [compare.tensor_diff(name, a[h], b[h], head=h) for h in range(a.shape[0])] if _per_head(name, a) else []
-    return whole, heads
+    units = ([compare.tensor_diff(name, a[i], b[i], head=i) for i in range(a.shape[0])]
+             if _units(name) and a.ndim == 3 else [])
+    return whole, units
 
 
 STREAM_ELEMS = 1 << 22  # a plain stored matrix this large (16 MB of float32) is compared piece by piece from disk
@@ -234,7 +241,9 @@ def compute(model_a, model_b, executor: Executor = LOCAL, progress: Progress = q
     tasks = (_task(model_a, model_b, n) for n in names)
     done = executor.map(tasks, len(names), lambda f, text: progress(f, f"Comparing: {text}"), "tensors")
     result.diffs = [whole for whole, _ in done]
-    result.heads = [h for _, heads in done for h in heads]
+    units = [u for _, found in done for u in found]
+    result.heads = [u for u in units if _units(u.name) == "head"]
+    result.experts = [u for u in units if _units(u.name) == "expert"]
     (sa, qa), (sb, qb) = storage(model_a), storage(model_b)
     result.storage = {"A": sa, "B": sb}
     result.quantization = (qa or qb) and sa != sb
@@ -304,7 +313,7 @@ def reading(result: Comparison, label_a: str = "A", label_b: str = "B") -> str:
         text += (" " + ", ".join(f"`{d.name}` (rank {d.rank_99} of {min(d.matrix_shape)})" for d in full)
                  + " changed in many directions." if len(full) <= 3 else
                  f" The other {len(full)} changed matrices changed in many directions.")
-    text += heads_words(result)
+    text += heads_words(result) + experts_words(result)
     return text
 
 
@@ -337,6 +346,18 @@ def damage_reading(result: Comparison, label_a: str = "A", label_b: str = "B") -
             f"layer {schema.parse(h.name).layer} head {h.head} {schema.parse(h.name).slot[5:]} ({snr_db(h):.1f} dB)"
             for h in heads) + "."
     return text
+
+
+def experts_words(result: Comparison) -> str:
+    """' Per expert, 1 of 30 expert matrices changed; the most: layer 1 expert 3 W_in (4.1%).' or ''."""
+    experts = [e for e in result.experts if e.measured]
+    moved = sorted((e for e in experts if e.rel_change > 0), key=lambda e: -e.rel_change)
+    if not moved:
+        return ""
+    listed = ", ".join(f"layer {schema.parse(e.name).layer} expert {e.head} `{schema.parse(e.name).slot}` "
+                       f"({e.rel_change:.1%})" for e in moved[:MOST_CHANGED])
+    share = "all" if len(moved) == len(experts) else f"{len(moved)} of {len(experts)}"
+    return f" Per expert, {share} expert matrices changed; the most: {listed}."
 
 
 def heads_words(result: Comparison) -> str:
@@ -372,23 +393,28 @@ def change(model_a, model_b, name: str, head: int | None = None) -> Change:
 
 # ---- rows for JSON and tables --------------------------------------------------------------------
 def records(result: Comparison) -> list[dict]:
-    """One row per shared tensor and, for per-head slots, per head: {tensor, layer, slot, head (None for the
-    whole matrix), rel_change, cosine, max_abs, rank_99, effective_rank, top1_energy, snr_db, nonfinite}."""
+    """One row per shared tensor, and per head (per-head slots) and per expert (stacked MoE slots): {tensor,
+    layer, slot, head, expert (both None for the whole matrix), rel_change, cosine, max_abs, rank_99,
+    effective_rank, top1_energy, snr_db, nonfinite}."""
     rows = []
-    for d in [*result.diffs, *result.heads]:
+    for d in [*result.diffs, *result.heads, *result.experts]:
         raw = d.name.startswith(RAW)
         key = None if raw else schema.parse(d.name)
+        unit = _units(d.name) if d.head is not None else None
         rows.append({"tensor": d.name, "layer": key.layer if key else None, "slot": key.slot if key else None,
-                     "head": d.head, "rel_change": d.rel_change, "cosine": d.cosine, "max_abs": d.max_abs,
+                     "head": d.head if unit == "head" else None, "expert": d.head if unit == "expert" else None,
+                     "rel_change": d.rel_change, "cosine": d.cosine, "max_abs": d.max_abs,
                      "rank_99": d.rank_99, "effective_rank": d.delta_effective_rank,
                      "top1_energy": d.delta_top1_energy, "snr_db": snr_db(d), "nonfinite": d.nonfinite})
     return rows
 
 
-def head_grid(result: Comparison) -> list[dict]:
-    """{layer, slot, head, rel_change} per measured head: the layer x head heatmaps' data."""
+def head_grid(result: Comparison, experts: bool = False) -> list[dict]:
+    """{layer, slot, head, rel_change, snr_db} per measured head (or expert, in `head`): the layer x head (or
+    layer x expert) heatmaps' data."""
     return [{"layer": schema.parse(h.name).layer, "slot": schema.parse(h.name).slot, "head": h.head,
-             "rel_change": h.rel_change, "snr_db": snr_db(h)} for h in result.heads if h.measured]
+             "rel_change": h.rel_change, "snr_db": snr_db(h)}
+            for h in (result.experts if experts else result.heads) if h.measured]
 
 
 def spectral_pairs(spectra_a, spectra_b) -> list[dict]:

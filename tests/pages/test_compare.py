@@ -130,3 +130,24 @@ def test_b_from_the_hub_offers_its_revisions(tmp_path, monkeypatch):
     finally:
         hub.stop()
         _open_hub.clear(), _hub_listing.clear()
+
+
+def test_a_change_to_one_expert_has_its_own_tab(tmp_path):
+    from tests.topics.test_compare import _save_changed
+    tiny = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                intermediate_size=48, vocab_size=101, max_position_embeddings=64, num_local_experts=5,
+                num_experts_per_tok=2)
+    build("mixtral", tmp_path / "a", **tiny)
+    _save_changed(tmp_path / "a", tmp_path / "b",
+                  {"model.layers.1.block_sparse_moe.experts.3.w3.weight": lambda w: w + 0.01})
+    at = run_page("pages/compare.py", source=str(tmp_path / "a"), compare_other=str(tmp_path / "b"))
+    assert not errors(at), errors(at)
+    assert [t.label for t in at.tabs] == ["Per tensor", "Per head", "Per expert", "Spectra: A against B"]
+    from tests.pages.vega import titled
+    grid = titled(at, "mlp.experts.W_in: relative change per expert")
+    moved = [row for row in grid.data[0] if row["rel_change"] > 0]
+    assert [(row["layer"], row["head"]) for row in moved] == [(1, 3)]
+    table = next(d.value for d in at.dataframe if "expert" in d.value)
+    assert list(table["expert"]) == [3]
+    at.selectbox(key="compare_tensor").set_value("blocks.1.mlp.experts.W_in").run()
+    assert at.selectbox(key="compare_head_blocks.1.mlp.experts.W_in").label == "Expert"

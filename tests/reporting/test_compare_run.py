@@ -32,7 +32,7 @@ def test_compare_section_lists_every_tensor_and_head(tmp_path, cache_home):
     assert {r["tensor"] for r in rows if r["rel_change"]} == {"blocks.1.attn.W_Q"}
     q_row = next(r for r in whole if r["tensor"] == "blocks.1.attn.W_Q")
     assert (q_row["layer"], q_row["slot"], q_row["rank_99"]) == (1, "attn.W_Q", 3)
-    assert set(q_row) == {"tensor", "layer", "slot", "head", "rel_change", "cosine", "max_abs", "rank_99",
+    assert set(q_row) == {"tensor", "layer", "slot", "head", "expert", "rel_change", "cosine", "max_abs", "rank_99",
                           "effective_rank", "top1_energy", "snr_db", "nonfinite"}
     heads = [r for r in rows if r["tensor"] == "blocks.1.attn.W_Q" and r["head"] is not None]
     assert [r["head"] for r in heads if r["rel_change"]] == [2] and len(heads) == 4

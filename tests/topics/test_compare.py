@@ -233,3 +233,30 @@ def test_a_streamed_matrix_with_nan_is_named_where(planted, tmp_path, monkeypatc
     (bad,) = result.unmeasured()
     # W_in is up_proj transposed ([d_model, d_mlp]): stored element 70 (row 1, col 6) is at row 6, col 1
     assert bad.name == "blocks.0.mlp.W_in" and bad.reason == "B holds 1 NaN (first at row 6, col 1)"
+
+
+def test_a_change_to_one_expert_is_found_as_that_expert(tmp_path):
+    """A tiny Mixtral whose layer 1 expert 3 up-projection (w3, the schema's W_in) got a rank-1 change: the stacked
+    slot changed, and per expert exactly that one, at rank 1 (the stack alone would not say which expert)."""
+    from adapters import open_model
+    tiny = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                intermediate_size=48, vocab_size=101, max_position_embeddings=64, num_local_experts=5,
+                num_experts_per_tok=2)
+    _, base = build("mixtral", tmp_path / "a", **tiny)
+    rng = np.random.default_rng(1)
+    update = rng.normal(size=(48, 1)) @ rng.normal(size=(1, 64)) * 0.05  # w3 is stored [d_expert, d_model]
+    _save_changed(tmp_path / "a", tmp_path / "b", {"model.layers.1.block_sparse_moe.experts.3.w3.weight":
+                                                   lambda w: w + update})
+    result = topic.compute(base, open_model(str(tmp_path / "b")))
+    assert {d.name for d in result.diffs if d.rel_change > 0} == {"blocks.1.mlp.experts.W_in"}
+    assert len(result.experts) == 2 * 3 * 5  # layers x (W_gate, W_in, W_out) x experts
+    moved = [(e.name, e.head) for e in result.experts if e.rel_change > 0]
+    assert moved == [("blocks.1.mlp.experts.W_in", 3)]
+    one = next(e for e in result.experts if e.rel_change > 0)
+    w3 = base.raw("model.layers.1.block_sparse_moe.experts.3.w3.weight").astype(np.float64)
+    assert one.rel_change == pytest.approx(np.linalg.norm(update) / np.linalg.norm(w3), rel=1e-4)
+    assert one.rank_99 == 1
+    rows = [r for r in topic.records(result) if r["tensor"] == "blocks.1.mlp.experts.W_in"]
+    assert [r["expert"] for r in rows] == [None, 0, 1, 2, 3, 4] and all(r["head"] is None for r in rows)
+    assert "Per expert, 1 of 30 expert matrices changed; the most: layer 1 expert 3 `mlp.experts.W_in`" in \
+        topic.reading(result)
