@@ -193,3 +193,30 @@ def test_each_weight_takes_its_own_config_group(tmp_path):
     config["quantization_config"]["config_groups"]["group_0"]["targets"] = ["re:(q_proj"]
     with pytest.raises(LoadError, match="not a regular expression"):
         _open(tmp_path, tensors, config)
+
+
+def test_zero_points_unpacked_as_older_versions_saved_them(tmp_path):
+    """Before compressed-tensors packed them, pack-quantized zero points were stored as the scales are: int8 [R, G]."""
+    from compressed_tensors.compressors.pack_quantized.helpers import pack_to_int32
+    torch.manual_seed(2)
+    q = torch.randint(-8, 8, (8, 64), dtype=torch.int8)
+    scale, zero = torch.rand(8, 2), torch.randint(-8, 8, (8, 2), dtype=torch.int8)
+    tensors = _packed(**{"x.weight_packed": pack_to_int32(q, 4), "x.weight_scale": scale, "x.weight_zero_point": zero})
+    ckpt = _open(tmp_path, tensors, _config(symmetric=False))
+    want = ((q.float() - zero.float().repeat_interleave(32, 1)) * scale.repeat_interleave(32, 1)).numpy()
+    np.testing.assert_array_equal(ckpt.read("x.weight"), want)
+    assert ckpt.entries["x.weight"].scales == "group 32 scales (F32), zero points (I8)"
+
+
+def test_a_block_of_rows_reads_only_its_rows(tmp_path, monkeypatch):
+    """read_rows(40, 48) of a [64, 64] int4 weight with packed zero points reads rows 40:48 of the words and the
+    scales, and the one word row of zero points holding rows 40:48 (eight 4-bit rows a word)."""
+    from adapters import checkpoint
+    tensors = _packed(rows=64, **{"x.weight_zero_point": torch.zeros(8, 2, dtype=torch.int32)})
+    ckpt = _open(tmp_path, tensors, _config(symmetric=False))
+    calls = []
+    read = checkpoint._stored_rows
+    monkeypatch.setattr(checkpoint, "_stored_rows", lambda e, start=0, stop=None: calls.append(
+        (e.name, start, stop)) or read(e, start, stop))
+    ckpt.read_rows("x.weight", 40, 48)
+    assert sorted(calls) == [("x.weight_packed", 40, 48), ("x.weight_scale", 40, 48), ("x.weight_zero_point", 5, 6)]
