@@ -72,7 +72,7 @@ class TensorEntry:
 
     @property
     def stored(self) -> str:
-        return self.dtype
+        return (self.quant.stored if self.quant else "") or self.dtype
 
     @property
     def disk_bytes(self) -> int:
@@ -206,7 +206,7 @@ class Checkpoint:
                 raise LoadError(f"Tensor {min(dup)!r} appears in more than one shard; the shard index is wrong.")
             self.entries.update(entries)
             self.metadata.update(meta)
-        self.entries = quantized.fold(self.entries, config)
+        self.entries = quantized.fold(self.entries, config, _stored_rows)
 
     def names(self) -> list[str]:
         return list(self.entries)

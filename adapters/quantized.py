@@ -18,6 +18,7 @@ transformers' `convert_moe_packed_tensors` returns it (gpt-oss's gate_up_proj [E
 the Hub's dequantized copies store). A 3-D `X_blocks` [R, G, 16] is a Linear's [out, in] -> `X` [R, G*32].
 The block size is config.json's `quantization_config.weight_block_size` (for `weight_scale_inv` without one,
 transformers' default, 128 x 128) where it tiles the weight as the scale grid does, else the grid's exact divisor.
+Integers (compressed-tensors' int-quantized and pack-quantized, with zero points): adapters/quantized_int.py.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ import numpy as np
 
 from .dtypes import FP8_FORMATS, e2m1_pairs, e8m0_table, to_float32
 from .errors import LoadError
+from .quantized_int import fold_int, int_rows, is_int_weight, schemes
 
 MAX_BLOCK = 1 << 20  # a declared block size past this is not a real one (DeepSeek's is 128)
 # `weight_scale_inv` blocks when config.json declares none: transformers' FineGrainedFP8Config default, DeepSeek's
@@ -47,16 +49,22 @@ ReadStored = Callable[[Any, int, int], np.ndarray]
 @dataclass(frozen=True)
 class Scaled:
     """How one folded entry is stored: its values, their scales, and the block of values one scale covers."""
-    kind: str  # "fp8" or "mxfp4"
-    data: Any  # the stored weight's (MXFP4: the blocks') TensorEntry
+    kind: str  # "fp8", "mxfp4" or "int" (compressed-tensors' integers: adapters/quantized_int.py)
+    data: Any  # the stored weight's (MXFP4: the blocks'; packed integers: the words') TensorEntry
     scale: Any  # the scale tensor's TensorEntry
-    grid: tuple[int, ...]  # fp8: the scales as applied, weight.shape[:-2] + (rows, cols); () for one scale
-    block: tuple[int, int]  # fp8: (rows, cols) of values one scale covers; mxfp4: (1, 32)
+    grid: tuple[int, ...]  # fp8, int: the scales as applied, weight.shape[:-2] + (rows, cols); () for one scale
+    block: tuple[int, int]  # fp8, int: (rows, cols) of values one scale covers; mxfp4: (1, 32)
     kept: tuple = ()  # entries stored with the weight and counted in its bytes, not applied (activation scales)
+    zero: Any = None  # int: the zero points' TensorEntry (asymmetric), shaped as the scales unless zero_packed
+    bits: int = 0  # int: bits per value
+    stored: str = ""  # int: the stored type in words, 'INT4 (pack-quantized, group 128)'
+    zero_packed: bool = False  # int: zero points packed along the output axis as the weight is along its input
+    columns: int = 0  # int: the weight's columns (packed words hold up to 32/bits - 1 more)
 
     @property
     def disk_bytes(self) -> int:
-        return self.data.nbytes + self.scale.nbytes + sum(k.nbytes for k in self.kept)
+        zero = self.zero.nbytes if self.zero is not None else 0
+        return self.data.nbytes + self.scale.nbytes + zero + sum(k.nbytes for k in self.kept)
 
     @property
     def layout(self) -> str:
@@ -66,11 +74,12 @@ class Scaled:
         rows, cols = self.block
         if not self.grid:
             what = "one scale"
-        elif rows == 1 and cols >= self.data.shape[-1]:
+        elif rows == 1 and cols >= (self.columns or self.data.shape[-1]):
             what = "per-row scales"
         else:
-            what = f"{rows}x{cols} block scales"
-        return f"{what} ({'e8m0' if self.scale.dtype == 'U8' else self.scale.dtype})"
+            what = f"{rows}x{cols} block scales" if rows > 1 or self.kind != "int" else f"group {cols} scales"
+        zero = f", zero points ({self.zero.dtype})" if self.zero is not None else ""
+        return f"{what} ({'e8m0' if self.scale.dtype == 'U8' else self.scale.dtype}){zero}"
 
 
 def declared_block(config: dict | None) -> tuple[int, int] | None:
@@ -96,10 +105,12 @@ def declared_block(config: dict | None) -> tuple[int, int] | None:
     return sizes.pop() if len(sizes) == 1 else None  # several: each weight's grid says its own
 
 
-def fold(entries: dict[str, Any], config: dict | None = None) -> dict[str, Any]:
+def fold(entries: dict[str, Any], config: dict | None = None, read: ReadStored | None = None) -> dict[str, Any]:
     """Entries with every quantized weight's scales folded into it (see the module doc), in the same order; the
-    scale tensors are gone from the names. Raises LoadError for scales that do not fit their weight."""
+    scale tensors are gone from the names. Raises LoadError for scales that do not fit their weight. `read` reads
+    a plain entry's rows: a packed integer weight's `weight_shape` is read when it is folded."""
     block = declared_block(config)
+    int_schemes = schemes(config)  # compressed-tensors' integer groups; None: not its config
     folded: dict[str, Any] = {}  # the name the folded entry takes its place at -> the entry
     taken: set[str] = set()  # companions folded into a weight
     for name, e in entries.items():
@@ -115,6 +126,9 @@ def fold(entries: dict[str, Any], config: dict | None = None) -> dict[str, Any]:
                                 "is inconsistent. Re-save it.")
             folded[name] = _mxfp4(target, e, scales)
             taken.add(scales.name)
+        elif is_int_weight(name, e, entries, int_schemes):
+            folded[name], companions = fold_int(name, e, entries, int_schemes, read)
+            taken |= companions
     return {(folded[n].name if n in folded else n): folded.get(n, e) for n, e in entries.items() if n not in taken}
 
 
@@ -191,6 +205,8 @@ def decode_rows(q: Scaled, read: ReadStored, start: int, stop: int, ordered: boo
     with np.errstate(over="ignore", invalid="ignore"):
         if q.kind == "mxfp4":
             return _mxfp4_rows(q, read, start, stop, ordered)
+        if q.kind == "int":
+            return int_rows(q, read, start, stop)
         return _fp8_rows(q, read, start, stop)
 
 
