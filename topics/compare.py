@@ -349,27 +349,24 @@ def damage_reading(result: Comparison, label_a: str = "A", label_b: str = "B") -
 
 
 def experts_words(result: Comparison) -> str:
-    """' Per expert, 1 of 30 expert matrices changed; the most: layer 1 expert 3 W_in (4.1%).' or ''."""
-    experts = [e for e in result.experts if e.measured]
-    moved = sorted((e for e in experts if e.rel_change > 0), key=lambda e: -e.rel_change)
-    if not moved:
-        return ""
-    listed = ", ".join(f"layer {schema.parse(e.name).layer} expert {e.head} `{schema.parse(e.name).slot}` "
-                       f"({e.rel_change:.1%})" for e in moved[:MOST_CHANGED])
-    share = "all" if len(moved) == len(experts) else f"{len(moved)} of {len(experts)}"
-    return f" Per expert, {share} expert matrices changed; the most: {listed}."
+    """' Per expert, 1 of 30 expert matrices changed; the most: layer 1 expert 3 `mlp.experts.W_in` (4.1%).' or ''."""
+    return _moved_words(result.experts, "expert", "expert", lambda slot: f"`{slot}`")
 
 
 def heads_words(result: Comparison) -> str:
-    """' 3 of 96 head matrices changed; most: layer 2 head 1 W_Q (35.1%), ...' or ''."""
-    heads = [h for h in result.heads if h.measured]
-    moved = sorted((h for h in heads if h.rel_change > 0), key=lambda h: -h.rel_change)
+    """' Per head, 3 of 96 Q/K/V/O head matrices changed; the most: layer 2 head 1 W_Q (35.1%), ...' or ''."""
+    return _moved_words(result.heads, "head", "Q/K/V/O head", lambda slot: slot[5:])
+
+
+def _moved_words(units: list[TensorDiff], unit: str, matrices: str, slot_words) -> str:
+    measured = [u for u in units if u.measured]
+    moved = sorted((u for u in measured if u.rel_change > 0), key=lambda u: -u.rel_change)
     if not moved:
         return ""
-    listed = ", ".join(f"layer {schema.parse(h.name).layer} head {h.head} {schema.parse(h.name).slot[5:]} "
-                       f"({h.rel_change:.1%})" for h in moved[:MOST_CHANGED])
-    share = "all" if len(moved) == len(heads) else f"{len(moved)} of {len(heads)}"
-    return f" Per head, {share} Q/K/V/O head matrices changed; the most: {listed}."
+    listed = ", ".join(f"layer {schema.parse(u.name).layer} {unit} {u.head} {slot_words(schema.parse(u.name).slot)} "
+                       f"({u.rel_change:.1%})" for u in moved[:MOST_CHANGED])
+    share = "all" if len(moved) == len(measured) else f"{len(moved)} of {len(measured)}"
+    return f" Per {unit}, {share} {matrices} matrices changed; the most: {listed}."
 
 
 # ---- one tensor ----------------------------------------------------------------------------------
