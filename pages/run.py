@@ -8,23 +8,33 @@ from charts import compare as charts
 from topics import run as topic
 from ui.cache import cached, cached_pair
 from ui.navigation import through_the_router
+from ui.picker import hub_step_revisions
 from ui.session import open_source
 
 through_the_router()
 st.title("Training run")
-text = st.text_area("Checkpoints of one run, oldest first: a folder of checkpoint-* folders, or one source per line "
-                    "(folders, files, Hub ids with a revision)", key="run_sources", height=110,
-                    placeholder="runs/my-model\n— or —\nEleutherAI/pythia-70m@step1000\nEleutherAI/pythia-70m@step2000")
+text = st.text_area("Checkpoints of one run, oldest first: a folder of checkpoint-* folders, one Hub id (its step "
+                    "revisions are listed), or one source per line (folders, files, Hub ids with a revision)",
+                    key="run_sources", height=110,
+                    placeholder="runs/my-model\n— or —\nEleutherAI/pythia-70m\n— or —\nEleutherAI/pythia-70m@step1000\n"
+                                "EleutherAI/pythia-70m@step2000")
 with_spectral = st.toggle("Spectral metrics too (alpha, stable rank: one spectral scan per checkpoint)",
                           value=True, key="run_spectral")
 if not text.strip():
     st.info("Give the checkpoints of a training run to follow each layer's norm, alpha and stable rank over the "
             "steps, how far each layer moved since the previous and the first checkpoint, and the rank of that "
-            "change. The Trainer's output folder (checkpoint-500, checkpoint-1000, …) works as it is.")
+            "change. The Trainer's output folder (checkpoint-500, checkpoint-1000, …) works as it is, and a Hub "
+            "id whose branches or tags are steps (Pythia's step0 … step143000) offers them to pick from.")
     st.stop()
 
+lines = [line.strip() for line in text.splitlines() if line.strip()]
+revisions = hub_step_revisions(lines[0]) if len(lines) == 1 else None
+if revisions:  # one Hub id: its step-named branches and tags are the run (Pythia's step0 ... step143000)
+    chosen = st.multiselect(f"Checkpoints of {lines[0]} (its step-named branches and tags)", revisions,
+                            default=topic.spread(revisions, 5), key="run_revisions")
+    lines = [f"{lines[0]}@{revision}" for revision in chosen]
 try:
-    steps = topic.parse_steps(text.splitlines())
+    steps = topic.parse_steps(lines)
 except LoadError as e:
     st.error(str(e))
     st.stop()

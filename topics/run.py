@@ -51,6 +51,18 @@ def step_of(text: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def step_revisions(names: list[str]) -> list[str]:
+    """The branch and tag names that say a step ('step1000', 'checkpoint-500'), by step: a Hub repo's run."""
+    return sorted({n for n in names if step_of(n) is not None}, key=step_of)
+
+
+def spread(items: list, k: int) -> list:
+    """`k` of `items` evenly spaced, the first and the last included (all of them when there are no more)."""
+    if len(items) <= k:
+        return list(items)
+    return [items[round(i * (len(items) - 1) / (k - 1))] for i in range(k)]
+
+
 def discover(folder: str) -> list[Step]:
     """The checkpoint-* (step*, ...) folders inside `folder`, by step; the folder itself last when it holds
     weights of its own (a Trainer's final save beside its checkpoints)."""

@@ -12,6 +12,7 @@ from adapters.policy import HubSource, parse_hub_source
 from adapters.units import human_bytes
 from bundled import BUNDLED_NAME, minilm_path
 from topics import results
+from topics.run import step_revisions
 from ui import url_state
 from ui.uploads import take_upload
 from ui.session import (
@@ -143,10 +144,27 @@ def _hub_listing(source: str, hosted: bool) -> tuple[list[str], list[str], list[
         return None
     try:
         branches, tags = hub.refs(found.repo, pol)
-        sizes = hub.sizes_of(hub.model_info(HubSource(found.repo, found.revision), pol))
     except Exception:  # noqa: BLE001 - the listing is a convenience: opening the model says what went wrong
         return None
+    try:  # a repo of step branches may have no main: its revisions are listed all the same
+        sizes = hub.sizes_of(hub.model_info(HubSource(found.repo, found.revision), pol))
+    except Exception:  # noqa: BLE001
+        sizes = {}
     return branches, tags, [(f, sizes[f]) for f in hub.weight_files(sizes)]
+
+
+def hub_step_revisions(text: str) -> list[str] | None:
+    """The step-named branches and tags of a typed Hub id without a revision ('EleutherAI/pythia-70m': step0 …
+    step143000), by step; None when it is not one, has none, or the Hub cannot be asked."""
+    try:
+        kind, canonical = policy().classify(text)
+    except LoadError:
+        return None
+    if kind != "hub" or parse_hub_source(canonical).revision:
+        return None
+    listing = _hub_listing(canonical, is_hosted())
+    revisions = step_revisions([*listing[0], *listing[1]]) if listing else []
+    return revisions or None
 
 
 def _choice_for(source, choices: list[str]) -> str:

@@ -115,6 +115,10 @@ def _open_hub_showing_progress(source: str, n_heads: int | None, pol: Policy) ->
         progress.slot.empty()
 
 
+def _short_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
 class _DownloadProgress:
     """The callback adapters.hub calls as bytes arrive. It runs inside the cached `_open_hub`, where Streamlit
     would record (and replay) what it draws and refuses widgets, so it draws in the context copied before."""
@@ -132,7 +136,8 @@ class _DownloadProgress:
             self.start, self.first = now, done  # a resumed file starts with bytes already on disk
             with self.slot.container():
                 self.bar = st.progress(0.0, text=f"Downloading {self.source}…")
-                if st.button("Cancel download", key="model_download_cancel"):
+                # a key per source: a run page opens several checkpoints, and each may download in one script run
+                if st.button("Cancel download", key=f"model_download_cancel_{_short_hash(self.source)}"):
                     st.session_state[CANCELLED_KEY] = self.source
                     raise DownloadCancelled(f"The download of {self.source} was cancelled; what was fetched is "
                                             "kept and the download resumes from there next time.")

@@ -45,3 +45,33 @@ def test_run_page_errors(tmp_path):
     assert "Checkpoint checkpoint-40 does not match checkpoint-10" in at.error[0].value
     at = run_page("pages/run.py", run_sources=f"{folder}/checkpoint-10\n{tmp_path}/nope")
     assert at.error[0].value.startswith("Could not open checkpoint **") and "nope does not exist" in at.error[0].value
+
+
+def test_a_hub_id_offers_its_step_revisions_as_the_run(tmp_path, monkeypatch):
+    """One Hub id whose branches are steps (as Pythia's): they are offered by step, five spread over the run
+    chosen at first, and the run is read at the chosen ones."""
+    import os
+
+    from tests.hub_server import LoopbackHub, point_client_at
+    from ui.picker import _hub_listing
+    from ui.session import _open_hub
+    folder = _run(tmp_path)
+    monkeypatch.delenv("WEIGHTS_HOSTED", raising=False)
+    hub = LoopbackHub().start()
+    _open_hub.clear(), _hub_listing.clear()
+    try:
+        point_client_at(hub, monkeypatch, tmp_path / "hub-cache")
+        for step in (30, 10, 20):  # added out of order: listed by step
+            checkpoint = folder / f"checkpoint-{step}"
+            hub.add("owner/run", {f: (checkpoint / f).read_bytes() for f in os.listdir(checkpoint)},
+                    branch=f"step{step}")
+        at = run_page("pages/run.py", run_sources="owner/run", run_spectral=False)
+        assert not errors(at), errors(at)
+        picked = at.multiselect(key="run_revisions")
+        assert picked.options == ["step10", "step20", "step30"] and picked.value == ["step10", "step20", "step30"]
+        assert at.markdown[0].value.startswith("3 checkpoints, from owner/run@step10 to owner/run@step30.")
+        picked.set_value(["step10", "step30"]).run()
+        assert not errors(at) and at.markdown[0].value.startswith("2 checkpoints, from owner/run@step10 to owner/run@step30.")
+    finally:
+        hub.stop()
+        _open_hub.clear(), _hub_listing.clear()

@@ -104,3 +104,11 @@ def test_checkpoints_that_disagree_name_the_step(trained, tmp_path):
     steps = topic.parse_steps([str(trained / "checkpoint-1"), str(tmp_path / "checkpoint-9")])
     with pytest.raises(topic.RunMismatch, match="Checkpoint checkpoint-9 does not match checkpoint-1: A has 2 layers"):
         topic.compute([open_model(s.source) for s in steps], steps, with_spectral=False)
+
+
+def test_step_revisions_and_spread():
+    from topics.run import spread, step_revisions
+    assert step_revisions(["main", "step1000", "step0", "checkpoint-500", "v1.0", "step143000"]) == [
+        "step0", "checkpoint-500", "step1000", "step143000"]
+    assert spread(list(range(10)), 5) == [0, 2, 4, 7, 9] and spread([1, 2], 5) == [1, 2]
+    assert spread(list(range(144)), 5)[0] == 0 and spread(list(range(144)), 5)[-1] == 143
