@@ -7,8 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.cluster.hierarchy import leaves_list, linkage
-from scipy.spatial.distance import squareform
+from analyses._scipy import distance as spatial, hierarchy  # scipy through one module: see analyses/_scipy.py
 
 METRICS = {  # per-expert metric -> what it measures
     "std": "standard deviation of the expert's weights",
@@ -66,7 +65,7 @@ def similarity(gram: np.ndarray, rows_used: int, rows_total: int) -> Similarity:
         distance = np.clip(1 - cosine[np.ix_(idx, idx)], 0, 2)
         np.fill_diagonal(distance, 0)
         distance = (distance + distance.T) / 2
-        order = idx[leaves_list(linkage(squareform(distance, checks=False), "average"))]
+        order = idx[hierarchy.leaves_list(hierarchy.linkage(spatial.squareform(distance, checks=False), "average"))]
     else:
         order = idx
     return Similarity(cosine, np.concatenate([order, np.flatnonzero(~good)]), rows_used, rows_total)
