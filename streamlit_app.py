@@ -2,7 +2,6 @@
 
     streamlit run streamlit_app.py
 """
-import analyses._scipy  # noqa: F401 - first: sessions starting at once import scipy one at a time (see there)
 import streamlit as st
 
 from ui.navigation import page_list

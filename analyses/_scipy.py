@@ -6,14 +6,13 @@ sessions opening pages at once could each hold half of such a chain, and one the
 module: "cannot import name 'euclidean' from partially initialized module 'scipy.spatial.distance'"
 (tests/browser/test_load.py, 8 sessions). Every analyses module takes these from here, so their first
 import is one step behind this module's own import lock: a second thread waits for all of it.
-That was not enough while a thread could hold scipy.linalg half-imported (analyses/pca.py and spectral.py
-import it directly, so the report's spectral worker imports no more than it) as another, inside this module,
-needed it for scipy.stats: Python's deadlock avoidance then hands one of them a half-built module ("cannot
-import name 'special' from 'analyses._scipy'", seen once in 8 sessions). So linalg is imported here first, and
-the router (streamlit_app.py) imports this module before anything else: every session waits there, holding no
-other import lock, until all of scipy the pages use is whole.
+One module that took scipy.cluster.hierarchy around this one (analyses/experts.py) was enough to bring it back:
+Python's deadlock avoidance handed a session a half-built module ("cannot import name 'special' from
+'analyses._scipy'"). tests/test_dependencies.py now keeps every scipy import here, but scipy.linalg's, which
+imports none of these (checked: scipy.linalg loads no scipy.special, stats, spatial, cluster or sparse) and is
+imported directly where only it is needed (the report's spectral worker); it comes first here all the same.
 """
-from scipy import linalg  # noqa: F401 - first, whole, before stats needs it (see above)
+from scipy import linalg  # noqa: F401 - whole before stats, which imports it
 from scipy import special, stats  # stats first: it pulls in scipy.spatial.distance
 from scipy.cluster import hierarchy
 from scipy.spatial import distance
