@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import quantized
+from .byte_range import ByteRange
 from .dtypes import DTYPES, chunk_decoder, from_torch, to_float32
 from .errors import LoadError
 
@@ -46,7 +47,7 @@ def check_shape(where: str, shape) -> None:
 
 
 @dataclass(frozen=True)
-class TensorEntry:
+class TensorEntry(ByteRange):
     """Where one tensor lives: file, dtype, shape and absolute byte range.
 
     Every format's entries answer `stored` (the stored type's name: 'BF16', 'F8_E4M3', 'MXFP4', a GGUF 'Q4_K'),
@@ -54,21 +55,8 @@ class TensorEntry:
     architecture page and report show. A weight stored with scales (adapters/quantized.py) has them in `quant`;
     its shape is then the decoded tensor's, and reading it applies them.
     """
-    name: str
-    dtype: str  # a DTYPES key, or a quantized format's name ("MXFP4") for a folded entry
-    shape: tuple[int, ...]
-    path: str
-    start: int  # absolute offset in the file
-    end: int
+    # dtype: a DTYPES key, or a quantized format's name ("MXFP4") for a folded entry
     quant: quantized.Scaled | None = None  # scales folded in: how the values are stored
-
-    @property
-    def numel(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.end - self.start
 
     @property
     def stored(self) -> str:

@@ -16,6 +16,7 @@ import numpy as np
 from gguf import GGML_QUANT_SIZES, GGUF_DEFAULT_ALIGNMENT, GGMLQuantizationType, GGUFValueType, Keys
 from gguf.quants import dequantize
 
+from .byte_range import ByteRange
 from .checkpoint import MAX_TENSORS, check_shape
 from .errors import LoadError
 
@@ -44,24 +45,11 @@ class ArrayInfo:
 
 
 @dataclass(frozen=True)
-class GGUFEntry:
-    """Where one GGUF tensor lives; `shape` in numpy order (GGUF stores its dims fastest first, reversed)."""
-    name: str  # as the families expect (Hugging Face's), or the GGUF name when the architecture is not mapped
-    dtype: str  # the ggml type's name: 'F32', 'BF16', 'Q4_K', ...
-    shape: tuple[int, ...]
-    path: str
-    start: int  # absolute offset in the file
-    end: int
+class GGUFEntry(ByteRange):
+    """One GGUF tensor: `name` as the families expect (Hugging Face's), or the GGUF name when the architecture is
+    not mapped; `dtype` the ggml type's name ('Q4_K'); `shape` in numpy order (GGUF stores dims fastest first)."""
     gguf_name: str = ""
     heads: int | None = None  # rows permuted by llama.cpp's converter in groups of this many heads (undone on read)
-
-    @property
-    def numel(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.end - self.start
 
     @property
     def stored(self) -> str:

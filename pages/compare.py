@@ -11,6 +11,7 @@ from bundled import source_label
 from charts import compare as charts
 from topics import adapter as adapter_topic
 from topics import compare as topic
+from topics import compare_rows as rows
 from topics.skipped import words as skipped_words
 from ui.cache import cached, cached_pair
 from ui.picker import hub_choices
@@ -82,7 +83,7 @@ with per_tensor:
                "(d_model x heads·d_head for Q, K, V). A LoRA of rank r leaves at most r.")
 
 with per_head:
-    grid = topic.head_grid(result)
+    grid = rows.head_grid(result)
     if not grid:
         st.info("This model has no per-head attention weights to compare head by head.")
     else:
@@ -98,7 +99,7 @@ with per_head:
 
 if per_expert:
     with per_expert[0]:
-        grid = topic.head_grid(result, experts=True)
+        grid = rows.head_grid(result, experts=True)
         columns = st.columns(2)
         for i, slot in enumerate(dict.fromkeys(g["slot"] for g in grid)):
             columns[i % 2].altair_chart(charts.head_change_map(grid, slot, snr=result.quantization, unit="expert"),
@@ -117,7 +118,7 @@ with spectra:
     if st.toggle("Compute the spectra of A and B", key="compare_spectral"):
         spec_a = cached("spectral", "compute", model, progress="Spectra of A…")
         spec_b = cached("spectral", "compute", other, progress="Spectra of B…")
-        pairs = topic.spectral_pairs(spec_a, spec_b)
+        pairs = rows.spectral_pairs(spec_a, spec_b)
         left, right = st.columns(2)
         left.altair_chart(charts.alpha_pairs(pairs, "alpha"), width="stretch")
         right.altair_chart(charts.alpha_pairs(pairs, "stable_rank"), width="stretch")

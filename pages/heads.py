@@ -70,7 +70,7 @@ scopes = [f"Layer {layer}", "All layers"]
 scope = st.radio("Heads to cluster", scopes, horizontal=True, key=url_widget("heads_scope", scopes))
 feature = st.selectbox("Describe each head by", list(topic.FEATURES), format_func=topic.FEATURES.get,
                        key=url_widget("heads_feature", list(topic.FEATURES),
-                                      default=topic.ROLES if roles.scores else "weights"))
+                                      default=topic.ROLES if topic.roles_separate(roles, layers) else "weights"))
 chosen = (layer,) if scope != "All layers" else tuple(layers)
 n_points = len(chosen) * c.n_heads
 feature, instead = topic.feature_for(model, feature, n_points)

@@ -5,6 +5,7 @@ from charts import compare as charts
 from reporting import Section
 from topics import adapter as adapter_topic
 from topics import compare as topic
+from topics import compare_rows as rows
 
 
 def section(result: topic.Comparison, label_a: str, label_b: str, adapter=None) -> Section:
@@ -16,7 +17,7 @@ def section(result: topic.Comparison, label_a: str, label_b: str, adapter=None) 
     if adapter is not None:
         reading = adapter_topic.reading(modules, list(adapter.replaced), bool(adapter.config.get("use_rslora"))) \
             + "\n\n" + reading
-    data = {"a": label_a, "b": label_b, "rows": topic.records(result),
+    data = {"a": label_a, "b": label_b, "rows": rows.records(result),
             "left_out": [{"tensor": n, "shape_a": list(a), "shape_b": list(b)} for n, a, b in result.left_out],
             "only_in": result.only_in, "storage": result.storage, "quantization": result.quantization,
             "adapter": modules}
@@ -24,7 +25,7 @@ def section(result: topic.Comparison, label_a: str, label_b: str, adapter=None) 
     if result.measured():
         chart_list.append(charts.damage_map(result.measured()) if result.quantization
                           else charts.change_map(result.measured()))
-    grid = topic.head_grid(result)
+    grid = rows.head_grid(result)
     chart_list += [charts.head_change_map(grid, s, snr=result.quantization) for s in topic.HEAD_SLOTS
                    if any(g["slot"] == s for g in grid)]
     return Section("compare", f"Compared with {label_b}", data, reading, chart_list)

@@ -166,7 +166,7 @@ def applied(name: str, arr: np.ndarray) -> np.ndarray:
     return to_2d(slot, arr) if arr.ndim == 3 else arr
 
 
-def _units(name: str) -> str | None:
+def unit_kind(name: str) -> str | None:
     """'head' for per-head slots ([n_heads, ., .]), 'expert' for stacked MoE slots ([n_experts, ., .]), else None."""
     if name.startswith(RAW):
         return None
@@ -183,7 +183,7 @@ def _diff_task(name: str, a: np.ndarray, b: np.ndarray) -> tuple[TensorDiff, lis
     whole = compare.tensor_diff(name, applied(name, a), applied(name, b))
     whole.shape = tuple(a.shape)
     units = ([compare.tensor_diff(name, a[i], b[i], head=i) for i in range(a.shape[0])]
-             if _units(name) and a.ndim == 3 else [])
+             if unit_kind(name) and a.ndim == 3 else [])
     return whole, units
 
 
@@ -242,8 +242,8 @@ def compute(model_a, model_b, executor: Executor = LOCAL, progress: Progress = q
     done = executor.map(tasks, len(names), lambda f, text: progress(f, f"Comparing: {text}"), "tensors")
     result.diffs = [whole for whole, _ in done]
     units = [u for _, found in done for u in found]
-    result.heads = [u for u in units if _units(u.name) == "head"]
-    result.experts = [u for u in units if _units(u.name) == "expert"]
+    result.heads = [u for u in units if unit_kind(u.name) == "head"]
+    result.experts = [u for u in units if unit_kind(u.name) == "expert"]
     (sa, qa), (sb, qb) = storage(model_a), storage(model_b)
     result.storage = {"A": sa, "B": sb}
     result.quantization = (qa or qb) and sa != sb
@@ -299,9 +299,9 @@ def reading(result: Comparison, label_a: str = "A", label_b: str = "B") -> str:
         return warning + f"**{label_a}** and **{label_b}** are identical in all {len(diffs)} shared tensors."
     top = max(changed, key=lambda d: d.rel_change)
     median = float(np.median([d.rel_change for d in diffs]))
+    cosine = f"cosine {top.cosine:.3f}" if np.isfinite(top.cosine) else "no cosine: a side is all zero"
     text = warning + (f"{len(changed)} of {len(diffs)} shared tensors differ. The median relative change is "
-                      f"**{median:.2%}**; the largest is `{top.name}` at **{_percent(top.rel_change)}** "
-                      f"(cosine {top.cosine:.3f}).")
+                      f"**{median:.2%}**; the largest is `{top.name}` at **{_percent(top.rel_change)}** ({cosine}).")
     low = result.low_rank()
     if low:
         ranks = {d.rank_99 for d in low}
@@ -386,47 +386,3 @@ def change(model_a, model_b, name: str, head: int | None = None) -> Change:
     bad = compare.nonfinite_sides(a, b)
     matrix = delta.ndim == 2 and bool(np.any(delta)) and bad is None
     return Change(delta, compare.singular_values(delta) if matrix else None, bad)
-
-
-# ---- rows for JSON and tables --------------------------------------------------------------------
-def records(result: Comparison) -> list[dict]:
-    """One row per shared tensor, and per head (per-head slots) and per expert (stacked MoE slots): {tensor,
-    layer, slot, head, expert (both None for the whole matrix), rel_change, cosine, max_abs, rank_99,
-    effective_rank, top1_energy, snr_db, nonfinite}."""
-    rows = []
-    for d in [*result.diffs, *result.heads, *result.experts]:
-        raw = d.name.startswith(RAW)
-        key = None if raw else schema.parse(d.name)
-        unit = _units(d.name) if d.head is not None else None
-        rows.append({"tensor": d.name, "layer": key.layer if key else None, "slot": key.slot if key else None,
-                     "head": d.head if unit == "head" else None, "expert": d.head if unit == "expert" else None,
-                     "rel_change": d.rel_change, "cosine": d.cosine, "max_abs": d.max_abs,
-                     "rank_99": d.rank_99, "effective_rank": d.delta_effective_rank,
-                     "top1_energy": d.delta_top1_energy, "snr_db": snr_db(d), "nonfinite": d.nonfinite})
-    return rows
-
-
-def head_grid(result: Comparison, experts: bool = False) -> list[dict]:
-    """{layer, slot, head, rel_change, snr_db} per measured head (or expert, in `head`): the layer x head (or
-    layer x expert) heatmaps' data."""
-    return [{"layer": schema.parse(h.name).layer, "slot": schema.parse(h.name).slot, "head": h.head,
-             "rel_change": h.rel_change, "snr_db": snr_db(h)}
-            for h in (result.experts if experts else result.heads) if h.measured]
-
-
-def spectral_pairs(spectra_a, spectra_b) -> list[dict]:
-    """alpha and stable rank of A and B side by side, per matrix and per head matrix both spectral scans
-    measured (topics.spectral results): {level, layer, slot, head, name, alpha_a, alpha_b, ...}."""
-    def key(r):
-        return r["level"], r["layer"], r["slot"], r["head"]
-
-    b_rows = {key(r): r for r in [*spectra_b.slots, *spectra_b.heads]}
-    pairs = []
-    for r in [*spectra_a.slots, *spectra_a.heads]:
-        other = b_rows.get(key(r))
-        if other is None:
-            continue
-        pairs.append({"level": r["level"], "layer": r["layer"], "slot": r["slot"], "head": r["head"],
-                      "name": r["name"], "alpha_a": r["alpha"], "alpha_b": other["alpha"],
-                      "stable_rank_a": r["stable_rank"], "stable_rank_b": other["stable_rank"]})
-    return pairs

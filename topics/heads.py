@@ -39,8 +39,8 @@ from analyses.heads import (
 from topics.skipped import Skipped, words
 
 __all__ = ["FEATURES", "ROLES", "STATISTICS", "Clustering", "Heads", "NO_HEADS", "Tiles", "clustering", "clustering_reading",
-           "compute", "dendrogram_links", "feature_for", "head_labels", "layer_weights", "reading", "statistic_reading",
-           "statistics", "tiles"]
+           "compute", "dendrogram_links", "feature_for", "head_labels", "layer_weights", "reading", "roles_separate",
+           "statistic_reading", "statistics", "tiles"]
 
 NO_HEADS = ("This model has no per-head view: the number of attention heads is unknown (or no adapter maps its "
             "attention weights to heads), so the heads cannot be told apart.")
@@ -143,6 +143,12 @@ class Heads:
     skipped: list[Skipped] = field(default_factory=list)  # attention weights with NaN or Inf (their heads skipped)
 
 
+def roles_separate(roles, layers) -> bool:
+    """Whether heads can be clustered by what they do (topics.head_roles): scores exist, and two or more heads
+    have every score finite (all-zero embeddings leave the copying score 0/0)."""
+    return bool(roles.scores) and clusterable(roles.features(tuple(layers))).sum() >= 2
+
+
 def compute(model) -> Heads:
     """Per-head statistics of every layer, Ward clusters per layer and across layers, layer 0's W_Q tiles.
 
@@ -159,7 +165,7 @@ def compute(model) -> Heads:
         return Heads(c.n_heads, c.n_kv_heads, c.d_head, {}, {}, None, "weights", None)
     n_total = len(layers) * c.n_heads
     roles = head_roles.compute(model)
-    by_roles = bool(roles.scores)
+    by_roles = roles_separate(roles, layers)
     feature = ROLES if by_roles else affordable_feature("weights", n_total, c.d_model, c.d_head)
     keep = feature == "weights" and n_total > 1
     per_stats, per_layer, features, skipped = [], {}, None, []

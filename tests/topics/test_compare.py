@@ -9,6 +9,7 @@ from analyses import compare
 from analyses.compare import tensor_diff
 from tests.adapters.harness import build
 from topics import compare as topic
+from topics import compare_rows
 
 TINY = dict(n_embd=32, n_layer=2, n_head=2, vocab_size=60, n_positions=16)
 
@@ -63,6 +64,12 @@ def test_low_rank_update_is_detected():
     b = a + np.outer(rng.normal(size=64), rng.normal(size=48))  # a rank-1 fine-tune
     text = topic.reading(topic.Comparison([tensor_diff("w", a, b)]), "A", "B")
     assert "1 changed matrix is low-rank" in text and "`w`: rank 1" in text and "a LoRA of rank 1" in text
+
+
+def test_a_change_to_all_zero_has_no_cosine():
+    a = np.random.default_rng(0).normal(size=(8, 6))
+    text = topic.reading(topic.Comparison([tensor_diff("w", a, np.zeros_like(a))]), "A", "B")
+    assert "at **100.00%** (no cosine: a side is all zero)" in text
 
 
 def test_identical_and_empty():
@@ -155,7 +162,7 @@ def test_planted_changes_are_found_exactly(planted):
                                                                        ("blocks.1.attn.W_Q", 3)}
     assert moved["blocks.1.attn.W_Q", 3].rank_99 == 2 and moved["blocks.0.attn.W_Q", 2].rank_99 == 1
     assert len(result.heads) == 3 * (4 + 2 + 2 + 4)  # K and V have the 2 key/value heads
-    assert {r["head"] for r in topic.records(result) if r["tensor"] == "blocks.1.attn.W_K"} == {None, 0, 1}
+    assert {r["head"] for r in compare_rows.records(result) if r["tensor"] == "blocks.1.attn.W_K"} == {None, 0, 1}
 
 
 def test_planted_changes_reading_names_ranks_and_heads(planted):
@@ -256,7 +263,7 @@ def test_a_change_to_one_expert_is_found_as_that_expert(tmp_path):
     w3 = base.raw("model.layers.1.block_sparse_moe.experts.3.w3.weight").astype(np.float64)
     assert one.rel_change == pytest.approx(np.linalg.norm(update) / np.linalg.norm(w3), rel=1e-4)
     assert one.rank_99 == 1
-    rows = [r for r in topic.records(result) if r["tensor"] == "blocks.1.mlp.experts.W_in"]
+    rows = [r for r in compare_rows.records(result) if r["tensor"] == "blocks.1.mlp.experts.W_in"]
     assert [r["expert"] for r in rows] == [None, 0, 1, 2, 3, 4] and all(r["head"] is None for r in rows)
     assert "Per expert, 1 of 30 expert matrices changed; the most: layer 1 expert 3 `mlp.experts.W_in`" in \
         topic.reading(result)

@@ -142,6 +142,20 @@ def test_gqa_compute_numbers(gqa_llama):
                                rtol=1e-4, atol=1e-7)  # block means of equal blocks keep each head's mean
 
 
+def test_all_zero_embeddings_cluster_heads_by_their_weights(gqa_llama, tmp_path):
+    """Zero embeddings leave every copying score 0/0: no head has a finite role, so the weights are used."""
+    from safetensors.numpy import load_file, save_file
+
+    from adapters import open_model
+    source = os.path.dirname(gqa_llama.source) if os.path.isfile(gqa_llama.source) else gqa_llama.source
+    tensors = load_file(os.path.join(source, "model.safetensors"))
+    save_file({k: np.zeros_like(v) if "embed_tokens" in k or "lm_head" in k else v for k, v in tensors.items()},
+              str(tmp_path / "model.safetensors"))
+    (tmp_path / "config.json").write_text(open(os.path.join(source, "config.json"), encoding="utf-8").read())
+    result = topic.compute(open_model(str(tmp_path)))
+    assert result.feature == "weights" and len(result.all_layers.labels) == 16 and set(result.layers) == {0, 1}
+
+
 def test_without_circuits_heads_cluster_by_their_weights(gqa_layers_only):
     model = gqa_layers_only
     result = topic.compute(model)
