@@ -271,10 +271,21 @@ def model_caption(model: Model) -> None:
 
 def adapter_of(source) -> str | None:
     """The folder of the LoRA adapter `source` names (a local folder, not when hosted, or a Hub repo that is one),
-    or None when it names a model (adapters.sources.adapter_folder, under this session's policy)."""
+    or None when it names a model (adapters.sources.adapter_folder, under this session's policy). A Hub id's
+    answer is kept a while: the Compare page asks on every rerun, and asking the Hub is a request each time."""
     from adapters.sources import adapter_folder
 
-    return adapter_folder(source, policy())
+    pol = policy()
+    if isinstance(source, str) and pol.classify(source)[0] == "hub":
+        return _hub_adapter_of(source, repr(pol), pol)
+    return adapter_folder(source, pol)
+
+
+@st.cache_data(ttl=300, max_entries=64, show_spinner=False)
+def _hub_adapter_of(source: str, policy_key: str, _policy: Policy) -> str | None:
+    from adapters.sources import adapter_folder
+
+    return adapter_folder(source, _policy)
 
 
 def open_adapter_over(model: Model, folder: str) -> Model:

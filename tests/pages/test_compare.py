@@ -83,7 +83,9 @@ def test_a_lora_adapter_on_the_hub_as_b_is_merged_over_a_even_hosted(tmp_path, m
     from tests.adapters.test_lora import LLAMA as LORA_LLAMA, _make
     from tests.hub_server import LoopbackHub, point_client_at
     base, folder, _ = _make(tmp_path, "llama", LORA_LLAMA, LoraConfig(r=4, lora_alpha=8, target_modules=["v_proj"]))
+    from ui.session import _hub_adapter_of
     hub = LoopbackHub().start()
+    _hub_adapter_of.clear()
     try:
         point_client_at(hub, monkeypatch, tmp_path / "hub-cache")
         hub.add("owner/base", {f: (base / f).read_bytes() for f in os.listdir(base)})
@@ -99,6 +101,7 @@ def test_a_lora_adapter_on_the_hub_as_b_is_merged_over_a_even_hosted(tmp_path, m
         assert sorted(hub.fetched()[before:]) == ["adapter_config.json", "adapter_model.safetensors"]
     finally:
         hub.stop()
+        _hub_adapter_of.clear()
 
 
 def test_b_from_the_hub_offers_its_revisions(tmp_path, monkeypatch):
@@ -107,13 +110,13 @@ def test_b_from_the_hub_offers_its_revisions(tmp_path, monkeypatch):
 
     from tests.hub_server import LoopbackHub, point_client_at
     from ui.picker import _hub_listing
-    from ui.session import _open_hub
+    from ui.session import _hub_adapter_of, _open_hub
     tiny = dict(n_embd=32, n_layer=2, n_head=2, vocab_size=60, n_positions=16)
     build("gpt2", tmp_path / "main", **tiny)
     build("gpt2", tmp_path / "step2", seed=1, **tiny)
     monkeypatch.delenv("WEIGHTS_HOSTED", raising=False)
     hub = LoopbackHub().start()
-    _open_hub.clear(), _hub_listing.clear()
+    _open_hub.clear(), _hub_listing.clear(), _hub_adapter_of.clear()
     try:
         point_client_at(hub, monkeypatch, tmp_path / "hub-cache")
         read = lambda folder: {f: (folder / f).read_bytes() for f in os.listdir(folder)}  # noqa: E731
@@ -129,7 +132,7 @@ def test_b_from_the_hub_offers_its_revisions(tmp_path, monkeypatch):
             [m.value[:80] for m in at.markdown]
     finally:
         hub.stop()
-        _open_hub.clear(), _hub_listing.clear()
+        _open_hub.clear(), _hub_listing.clear(), _hub_adapter_of.clear()
 
 
 def test_a_change_to_one_expert_has_its_own_tab(tmp_path):
